@@ -1,0 +1,27 @@
+import { BackendUnavailableError } from "../engine/backends/index.js";
+import { CheckpointError } from "../engine/checkpoint.js";
+import { ConfigError } from "../engine/config.js";
+import { DatasetError } from "../engine/data/dataset.js";
+import { kebab } from "./args.js";
+
+/** Errors a user caused and can fix: printed as one line, without a stack. */
+const USER_ERRORS = [ConfigError, DatasetError, CheckpointError, BackendUnavailableError];
+
+export type RunAction = <A extends unknown[]>(action: (...args: A) => Promise<void>) => (...args: A) => Promise<void>;
+
+/** Wraps a command's action: user errors become "dcgan: message" and exit status 1. */
+export const runAction: RunAction =
+  (action) =>
+  async (...args) => {
+    try {
+      await action(...args);
+    } catch (err) {
+      if (USER_ERRORS.some((type) => err instanceof type)) {
+        const message = err instanceof ConfigError ? `--${kebab(err.field)}: ${err.detail}` : (err as Error).message;
+        process.stderr.write(`dcgan: ${message}\n`);
+        process.exit(1);
+      }
+      throw err;
+    }
+  };
+

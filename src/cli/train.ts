@@ -1,0 +1,144 @@
+import { MultiBar, Presets } from "cli-progress";
+import type { Command } from "commander";
+import { createWriteStream } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { loadCheckpoint } from "../engine/checkpoint.js";
+import {
+  BACKEND_CHOICES,
+  ConfigError,
+  DATASET_KINDS,
+  parseTrainConfig,
+  type TrainConfigInput,
+} from "../engine/config.js";
+import { formatLogLine, metricsCsvHeader, metricsCsvRow } from "../engine/metrics.js";
+import { type RunInfo, train } from "../engine/trainer.js";
+import { integerFrom, number } from "./args.js";
+import type { RunAction } from "./errors.js";
+
+interface TrainFlags extends Omit<TrainConfigInput, "dataset"> {
+  dataset?: string;
+  out: string;
+  resume?: string;
+  logEvery: number;
+  dryRun?: boolean;
+}
+
+/** Flags that may differ from a resumed checkpoint's config: the schedule and where things run. */
+const RESUMABLE_OVERRIDES = ["iterations", "epochs", "sampleEvery", "checkpointEvery", "backend", "dataPath"] as const;
+
+export function addTrainCommand(program: Command, run: RunAction): void {
+  program
+    .command("train")
+    .description("train a DCGAN; writes samples/, checkpoints/ and metrics.csv under --out")
+    .option("--dataset <kind>", `${DATASET_KINDS.join(" | ")} (default synthetic)`)
+    .option("--data-path <path>", "folder of the IDX files or images (fashion-mnist: /usr/share/datasets/fashion-mnist)")
+    .option("--image-size <n>", "16, 32, 64, 128, ... (default 64)", number)
+    .option("--channels <n>", "image channels nc (default: the dataset's)", number)
+    .option("--nz <n>", "latent vector size (default 100)", number)
+    .option("--ngf <n>", "generator width (default 64)", number)
+    .option("--ndf <n>", "discriminator width (default 64)", number)
+    .option("--batch-size <n>", "batch size (default 128)", number)
+    .option("--lr <rate>", "Adam learning rate (default 0.0002)", number)
+    .option("--beta1 <b>", "Adam beta1 (default 0.5)", number)
+    .option("--seed <n>", "random seed (default 999)", number)
+    .option("--iterations <n>", "iterations to train (instead of --epochs)", number)
+    .option("--epochs <n>", "passes over the data (default 5)", number)
+    .option("--backend <name>", `${BACKEND_CHOICES.join(" | ")} (default auto)`)
+    .option("--sample-every <n>", "render the fixed-noise grid every N iterations (default 500)", number)
+    .option("--checkpoint-every <n>", "write a checkpoint every N iterations (default 500)", number)
+    .option("--resume <checkpoint>", "continue from a checkpoint, with its config and iteration numbering")
+    .option("--out <dir>", "output folder", "out")
+    .option("--log-every <n>", "print the tutorial's log line every N iterations", integerFrom(1, 1e9), 50)
+    .option("--dry-run", "train one iteration only, as a smoke test")
+    .action(
+    run(async (flags: TrainFlags) => {
+      // Hyperparameter flags have no commander defaults: present means given by the user.
+      const { out, resume: resumePath, logEvery, dryRun, ...hyper } = flags;
+      const resume = resumePath ? await loadCheckpoint(resumePath) : undefined;
+      let input = hyper as TrainConfigInput;
+      if (resume) {
+        for (const key of Object.keys(hyper) as (keyof typeof hyper)[]) {
+          if (!(RESUMABLE_OVERRIDES as readonly string[]).includes(key) && hyper[key] !== resume.config[key as keyof typeof resume.config]) {
+            throw new ConfigError(key, "cannot change when resuming: it is fixed by the checkpoint");
+          }
+        }
+        input = { ...resume.config, ...hyper } as TrainConfigInput;
+      }
+      if (dryRun) input = { ...input, iterations: (resume?.iteration ?? 0) + 1 };
+      const config = parseTrainConfig(input);
+      await mkdir(out, { recursive: true });
+      const metricsPath = join(out, "metrics.csv");
+      await prepareMetricsFile(metricsPath, resume?.iteration);
+      const metricsFile = createWriteStream(metricsPath, { flags: "a" });
+
+      // A progress bar on terminals only; logs and pipes get the log lines alone.
+      const bars = process.stdout.isTTY
+        ? new MultiBar(
+            { format: "{bar} {value}/{total} it | {ips} img/s | ETA {eta_formatted}", hideCursor: true, etaBuffer: 50 },
+            Presets.shades_classic,
+          )
+        : undefined;
+      const bar = bars?.create(1, 0, { ips: "-" });
+      const print = (line: string): void => {
+        if (bars) bars.log(`${line}\n`);
+        else process.stdout.write(`${line}\n`);
+      };
+      let info: RunInfo | undefined;
+
+      const controller = new AbortController();
+      const onSigint = () => {
+        if (controller.signal.aborted) process.exit(130);
+        print("stopping at the next iteration boundary and writing a checkpoint (Ctrl-C again to quit at once)");
+        controller.abort();
+      };
+      process.on("SIGINT", onSigint);
+      try {
+        const result = await train(config, {
+          outDir: out,
+          resume,
+          signal: controller.signal,
+          onStart: (runInfo) => {
+            info = runInfo;
+            print(
+              `backend ${runInfo.backend.name} (${runInfo.backend.detail}); ${runInfo.dataset}; ` +
+                `${runInfo.totalIterations} iterations, ${runInfo.batchesPerEpoch} batches per epoch; seed ${config.seed}`,
+            );
+            bar?.setTotal(runInfo.totalIterations);
+            bar?.update(runInfo.startIteration);
+          },
+          onIteration: (m) => {
+            metricsFile.write(metricsCsvRow(m));
+            bar?.update(m.iteration, { ips: m.imagesPerSecond.toFixed(1) });
+            if ((m.iteration - 1) % logEvery === 0 || m.iteration === info!.totalIterations) {
+              print(formatLogLine(m, info!.epochs, info!.batchesPerEpoch));
+            }
+          },
+          onSample: (s) => print(`sample ${s.path}`),
+          onCheckpoint: (c) => print(`checkpoint ${c.path}`),
+        });
+        bars?.stop();
+        print(`${result.status} at iteration ${result.iteration}; metrics in ${metricsPath}`);
+      } finally {
+        bars?.stop();
+        process.off("SIGINT", onSigint);
+        await new Promise((resolve) => metricsFile.end(resolve));
+      }
+    }),
+  );
+}
+
+/**
+ * A fresh run starts a new file. A resumed one keeps the rows up to the checkpoint
+ * and drops any written after it (by a run that crashed), so no iteration repeats.
+ */
+async function prepareMetricsFile(path: string, resumedAt: number | undefined): Promise<void> {
+  let kept = metricsCsvHeader();
+  if (resumedAt !== undefined) {
+    const existing = await readFile(path, "utf8").catch(() => "");
+    const rows = existing.split("\n").slice(1).filter((row) => row !== "" && Number(row.split(",")[0]) <= resumedAt);
+    kept += rows.map((row) => `${row}\n`).join("");
+  }
+  await writeFile(path, kept);
+}
+

@@ -1,0 +1,97 @@
+import * as tf from "@tensorflow/tfjs-core";
+// tfjs-core's Node build registers no gradients; the tfjs bundle does (and the cpu backend).
+import "@tensorflow/tfjs";
+import type { BackendChoice } from "../config.js";
+import { SOFTWARE_ADAPTER } from "./webgpu.js";
+
+export const BACKEND_ORDER = ["tensorflow", "webgpu", "wasm", "cpu"] as const;
+export type BackendName = (typeof BACKEND_ORDER)[number];
+
+export interface BackendStatus {
+  name: BackendName;
+  available: boolean;
+  /** What it runs on when available (package, adapter); why not otherwise. */
+  detail: string;
+}
+
+export class BackendUnavailableError extends Error {
+  constructor(
+    readonly backend: string,
+    readonly reasons: BackendStatus[],
+  ) {
+    super(
+      `backend ${backend} is not available: ` +
+        reasons.map((r) => `${r.name}: ${r.detail}`).join("; "),
+    );
+    this.name = "BackendUnavailableError";
+  }
+}
+
+/** Loads a backend's packages and registers it with tfjs; resolves to a description. */
+type Loader = () => Promise<string>;
+
+const loaders: Record<BackendName, Loader> = {
+  tensorflow: async () => (await import("./tensorflow.js")).loadTensorflow(),
+  webgpu: async () => (await import("./webgpu.js")).loadWebgpu(),
+  wasm: async () => (await import("./wasm.js")).loadWasm(),
+  cpu: async () => {
+    await import("@tensorflow/tfjs-backend-cpu");
+    return "pure JavaScript (@tensorflow/tfjs-backend-cpu)";
+  },
+};
+
+// Skips tfjs's debug checks and its advice to install tfjs-node on every run.
+tf.enableProdMode();
+
+const probed = new Map<BackendName, Promise<BackendStatus>>();
+
+/** Loads and initialises one backend once per process; never throws. */
+export function probeBackend(name: BackendName): Promise<BackendStatus> {
+  let status = probed.get(name);
+  if (!status) {
+    status = (async () => {
+      try {
+        const detail = await loaders[name]();
+        if (!(await tf.setBackend(name))) return { name, available: false, detail: "failed to initialise" };
+        return { name, available: true, detail };
+      } catch (err) {
+        return { name, available: false, detail: err instanceof Error ? err.message : String(err) };
+      }
+    })();
+    probed.set(name, status);
+  }
+  return status;
+}
+
+/** Every backend, in `auto`'s order of preference, with whether it works here and why not. */
+export async function backendReport(): Promise<BackendStatus[]> {
+  const report: BackendStatus[] = [];
+  for (const name of BACKEND_ORDER) report.push(await probeBackend(name));
+  await restoreActive();
+  return report;
+}
+
+let active: BackendName | undefined;
+
+async function restoreActive(): Promise<void> {
+  if (active) await tf.setBackend(active);
+}
+
+/**
+ * Makes `choice` the active tfjs backend. `auto` takes the first that works in
+ * BACKEND_ORDER, skipping software GPU adapters (a CPU trains faster on wasm).
+ */
+export async function useBackend(choice: BackendChoice): Promise<BackendStatus> {
+  const candidates = choice === "auto" ? BACKEND_ORDER : [choice];
+  const tried: BackendStatus[] = [];
+  for (const name of candidates) {
+    const status = await probeBackend(name);
+    tried.push(status);
+    if (!status.available) continue;
+    if (choice === "auto" && name === "webgpu" && status.detail.includes(SOFTWARE_ADAPTER)) continue;
+    await tf.setBackend(name);
+    active = name;
+    return status;
+  }
+  throw new BackendUnavailableError(choice, tried);
+}

@@ -1,0 +1,134 @@
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import sharp from "sharp";
+import { beforeAll, describe, expect, it } from "vitest";
+import { tempDir } from "./helpers.js";
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI from source; `onLine` sees each stdout line as it arrives. */
+function dcgan(args: string[], onLine?: (line: string, child: ReturnType<typeof spawn>) => void): Promise<Result> {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  createInterface({ input: child.stdout! }).on("line", (line) => {
+    stdout += `${line}\n`;
+    onLine?.(line, child);
+  });
+  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
+}
+
+const TINY = ["--image-size", "16", "--channels", "1", "--nz", "8", "--ngf", "4", "--ndf", "4", "--batch-size", "4", "--backend", "cpu"];
+
+let dir: string;
+beforeAll(async () => {
+  dir = await tempDir();
+});
+
+describe("dcgan train", () => {
+  it("prints the tutorial's log line and writes samples, checkpoints and a metrics file", async () => {
+    const out = join(dir, "train");
+    const { code, stdout } = await dcgan(["train", ...TINY, "--iterations", "3", "--log-every", "2", "--out", out]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^\[0\/1\]\[0\/2048\]\tLoss_D: \d+\.\d{4}\tLoss_G: \d+\.\d{4}\tD\(x\): \d\.\d{4}\tD\(G\(z\)\): \d\.\d{4} \/ \d\.\d{4}$/m);
+    expect(stdout).toMatch(/^\[0\/1\]\[2\/2048\]/m);
+    const csv = (await readFile(join(out, "metrics.csv"), "utf8")).trim().split("\n");
+    expect(csv[0]).toBe("iteration,epoch,batch,lossD,lossG,dX,dGz1,dGz2,errDReal,errDFake,imagesPerSecond,timestamp");
+    expect(csv.slice(1).map((row) => row.split(",")[0])).toEqual(["1", "2", "3"]);
+    expect(existsSync(join(out, "samples", "fake_00000003.png"))).toBe(true);
+    expect(existsSync(join(out, "samples", "real.png"))).toBe(true);
+    expect(existsSync(join(out, "checkpoints", "iter_00000003.dcgan"))).toBe(true);
+  });
+
+  it("rejects bad hyperparameters naming the flag", async () => {
+    const bad = await dcgan(["train", "--image-size", "48", "--out", join(dir, "bad")]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^dcgan: --image-size: must be 4 times a power of two/m);
+    const nan = await dcgan(["train", "--lr", "fast"]);
+    expect(nan.code).not.toBe(0);
+    expect(nan.stderr).toMatch(/--lr.*not a number: fast/);
+  });
+
+  it("names a missing data folder before training starts", async () => {
+    const missing = join(dir, "no-such-folder");
+    const { code, stderr } = await dcgan(["train", ...TINY, "--dataset", "mnist", "--data-path", missing, "--out", join(dir, "m")]);
+    expect(code).toBe(1);
+    expect(stderr).toContain(missing);
+    expect(existsSync(join(dir, "m", "checkpoints"))).toBe(false);
+  });
+
+  it("stops at an iteration boundary on Ctrl-C with a checkpoint, and resumes with the same numbering", async () => {
+    const out = join(dir, "sigint");
+    let interrupted = false;
+    const first = await dcgan(["train", ...TINY, "--iterations", "100000", "--log-every", "1", "--out", out], (line, child) => {
+      if (!interrupted && /^\[0\/\d+\]\[2\//.test(line)) {
+        interrupted = true;
+        child.kill("SIGINT");
+      }
+    });
+    expect(first.code).toBe(0);
+    const stoppedAt = Number(/stopped at iteration (\d+)/.exec(first.stdout)![1]);
+    expect(stoppedAt).toBeGreaterThanOrEqual(3);
+    const checkpoint = join(out, "checkpoints", `iter_${String(stoppedAt).padStart(8, "0")}.dcgan`);
+    expect(existsSync(checkpoint)).toBe(true);
+
+    const second = await dcgan(["train", "--resume", checkpoint, "--iterations", String(stoppedAt + 2), "--log-every", "1", "--out", out]);
+    expect(second.code).toBe(0);
+    const rows = (await readFile(join(out, "metrics.csv"), "utf8")).trim().split("\n").slice(1);
+    expect(rows.map((r) => Number(r.split(",")[0]))).toEqual(Array.from({ length: stoppedAt + 2 }, (_, i) => i + 1));
+  });
+
+  it("refuses to change the model when resuming", async () => {
+    const out = join(dir, "resume-bad");
+    await dcgan(["train", ...TINY, "--iterations", "1", "--out", out]);
+    const { code, stderr } = await dcgan(["train", "--resume", join(out, "checkpoints", "iter_00000001.dcgan"), "--ngf", "8"]);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/--ngf: cannot change when resuming/);
+  });
+});
+
+describe("dcgan generate", () => {
+  it("renders any number of images from a checkpoint in make_grid's layout", async () => {
+    const out = join(dir, "gen");
+    await dcgan(["train", ...TINY, "--iterations", "1", "--out", out]);
+    const png = join(dir, "ten.png");
+    const { code, stdout } = await dcgan(["generate", join(out, "checkpoints", "iter_00000001.dcgan"), "--count", "10", "--seed", "3", "--out", png, "--backend", "cpu"]);
+    expect(code).toBe(0);
+    expect(stdout).toContain("10 images from iteration 1");
+    const meta = await sharp(png).metadata();
+    expect([meta.width, meta.height]).toEqual([8 * 18 + 2, 2 * 18 + 2]);
+    const again = join(dir, "ten-again.png");
+    await dcgan(["generate", join(out, "checkpoints", "iter_00000001.dcgan"), "--count", "10", "--seed", "3", "--out", again, "--backend", "cpu"]);
+    expect(await readFile(again)).toEqual(await readFile(png));
+  });
+
+  it("rejects a file that is not a checkpoint", async () => {
+    const { code, stderr } = await dcgan(["generate", "package.json", "--backend", "cpu"]);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/package.json: not a DCGAN checkpoint/);
+  });
+});
+
+describe("dcgan backends and parity", () => {
+  it("reports every backend as JSON", async () => {
+    const { code, stdout } = await dcgan(["backends", "--json"]);
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout) as { name: string; available: boolean; detail: string }[];
+    expect(report.map((r) => r.name)).toEqual(["tensorflow", "webgpu", "wasm", "cpu"]);
+  });
+
+  it("prints one JSON line and exits 0 when within tolerance", async () => {
+    const { code, stdout } = await dcgan(["parity", "test/fixtures/grey16.json", "--backend", "wasm"]);
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout) as { pass: boolean; backend: string };
+    expect(report).toMatchObject({ pass: true, backend: "wasm" });
+  });
+});
