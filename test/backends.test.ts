@@ -26,10 +26,11 @@ describe("backend report", () => {
 
   it("auto picks the first available backend and skips software GPU adapters", async () => {
     const report = await backendReport();
-    const chosen = await useBackend("auto");
+    const { chosen, skipped } = await useBackend("auto");
     const expected = report.find((r) => r.available && !(r.name === "webgpu" && /software adapter/.test(r.detail)));
     expect(chosen.name).toBe(expected!.name);
     expect(tf.getBackend()).toBe(chosen.name);
+    expect(skipped.map((r) => r.name)).toEqual(BACKEND_ORDER.slice(0, BACKEND_ORDER.indexOf(chosen.name)));
   });
 
   it("rejects an unavailable backend with every reason", async () => {

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import sharp from "sharp";
@@ -123,6 +123,18 @@ describe("dcgan backends and parity", () => {
     expect(code).toBe(0);
     const report = JSON.parse(stdout) as { name: string; available: boolean; detail: string }[];
     expect(report.map((r) => r.name)).toEqual(["tensorflow", "webgpu", "wasm", "cpu"]);
+  });
+
+  it("exits 1 when PyTorch's numbers differ", async () => {
+    const fixture = JSON.parse(await readFile("test/fixtures/grey16.json", "utf8")) as {
+      iterations: { metrics: Record<string, number> }[];
+    };
+    fixture.iterations[0]!.metrics.D_x! += 0.01;
+    const tampered = join(dir, "tampered.json");
+    await writeFile(tampered, JSON.stringify(fixture));
+    const { code, stdout } = await dcgan(["parity", tampered, "--backend", "cpu"]);
+    expect(code).toBe(1);
+    expect(JSON.parse(stdout)).toMatchObject({ pass: false });
   });
 
   it("prints one JSON line and exits 0 when within tolerance", async () => {

@@ -26,8 +26,8 @@ export async function tempDir(): Promise<string> {
 }
 
 export async function onBackend(name: BackendChoice): Promise<void> {
-  const status = await useBackend(name);
-  if (tf.getBackend() !== status.name) throw new Error(`backend ${name} not active`);
+  const { chosen } = await useBackend(name);
+  if (tf.getBackend() !== chosen.name) throw new Error(`backend ${name} not active`);
 }
 
 /**

@@ -54,6 +54,12 @@ describe("training runs", () => {
     expect(losses(c.metrics)).not.toEqual(losses(a.metrics));
   });
 
+  it("are deterministic on wasm too", async () => {
+    const a = await run("det-wasm-a", { iterations: 4, backend: "wasm" });
+    const b = await run("det-wasm-b", { iterations: 4, backend: "wasm" });
+    expect(losses(a.metrics)).toEqual(losses(b.metrics));
+  });
+
   it("number iterations from 1 and walk epochs of full batches in a shuffled order", async () => {
     // 10 images in batches of 4: 2 full batches per epoch, the rest left out
     const { metrics, result } = await run("epochs", { dataset: "mnist", dataPath: await writeIdx(10), epochs: 2 });

@@ -11,6 +11,7 @@ import { resolve } from "node:path";
 import { promisify } from "node:util";
 import { backendReport, useBackend } from "../engine/backends/index.js";
 import { Gan } from "../engine/gan.js";
+import { discriminatorLayers, generatorLayers, type Layer } from "../engine/models.js";
 
 interface BenchConfig {
   name: string;
@@ -31,20 +32,43 @@ const CONFIGS: BenchConfig[] = [
 /** Timing stops after this many iterations or seconds, whichever comes first. */
 const MAX_ITERATIONS = 10;
 const MAX_SECONDS = 30;
-/** A backend whose warm-up iteration takes longer than this is reported as too slow. */
-const MAX_WARMUP_SECONDS = 60;
+/** A backend whose iteration would take longer than this is reported as too slow. */
+const MAX_ITERATION_SECONDS = 150;
 
 const REFERENCE = process.env.DCGAN_REFERENCE ?? resolve("../shared/reference/dcgan_reference.py");
 const PYTHON = "/usr/bin/python3";
 
-interface Row {
-  config: string;
-  implementation: string;
+interface Measurement {
   imagesPerSecond: number | null;
   note: string;
 }
 
-async function benchTfjs(config: BenchConfig): Promise<{ imagesPerSecond: number | null; note: string }> {
+interface Row extends Measurement {
+  config: string;
+  implementation: string;
+}
+
+/** Convolution FLOPs (2 per multiply-add) of one forward pass of one image. */
+function forwardFlops(layers: Layer[], inputSize: number): number {
+  let size = inputSize;
+  let flops = 0;
+  for (const layer of layers) {
+    if (layer.kind !== "conv" && layer.kind !== "convTranspose") continue;
+    const outSize = layer.kind === "conv" ? (layer.stride === 2 ? size / 2 : size - 3) : layer.stride === 2 ? size * 2 : size + 3;
+    // A convolution's cost counts its output pixels, a transposed one's its input pixels.
+    const pixels = layer.kind === "conv" ? outSize * outSize : size * size;
+    flops += 2 * 16 * layer.inChannels * layer.outChannels * pixels;
+    size = outSize;
+  }
+  return flops;
+}
+
+/** Per image and iteration: D runs forward 3 times and backward 3 times (6 passes), G 1 + 2. */
+function iterationFlops(config: BenchConfig): number {
+  return 9 * forwardFlops(discriminatorLayers(config), config.imageSize) + 3 * forwardFlops(generatorLayers(config), 1);
+}
+
+async function benchTfjs(config: BenchConfig): Promise<Measurement> {
   const gan = Gan.create(config, { lr: 0.0002, beta1: 0.5 }, 999);
   const real = tf.randomUniform([config.batchSize, config.imageSize, config.imageSize, config.channels], -1, 1) as tf.Tensor4D;
   const iterate = async () => {
@@ -55,8 +79,7 @@ async function benchTfjs(config: BenchConfig): Promise<{ imagesPerSecond: number
     return (performance.now() - start) / 1000;
   };
   try {
-    const warmup = await iterate(); // kernels compile, memory is allocated
-    if (warmup > MAX_WARMUP_SECONDS) return { imagesPerSecond: null, note: `too slow: ${warmup.toFixed(0)} s per iteration` };
+    await iterate(); // kernels compile, memory is allocated
     const times: number[] = [];
     let total = 0;
     while (times.length < MAX_ITERATIONS && total < MAX_SECONDS) {
@@ -64,14 +87,16 @@ async function benchTfjs(config: BenchConfig): Promise<{ imagesPerSecond: number
       times.push(t);
       total += t;
     }
-    return { imagesPerSecond: config.batchSize / median(times), note: `median of ${times.length} iterations` };
+    const imagesPerSecond = config.batchSize / median(times);
+    const gflops = (imagesPerSecond * iterationFlops(config)) / 1e9;
+    return { imagesPerSecond, note: `median of ${times.length} iterations, ${gflops.toFixed(1)} GFLOP/s` };
   } finally {
     real.dispose();
     gan.dispose();
   }
 }
 
-async function benchPytorch(config: BenchConfig, threads: number): Promise<{ imagesPerSecond: number | null; note: string }> {
+async function benchPytorch(config: BenchConfig, threads: number): Promise<Measurement> {
   if (!existsSync(REFERENCE)) return { imagesPerSecond: null, note: `no reference script at ${REFERENCE}` };
   const args = [
     REFERENCE, "bench", "--image-size", String(config.imageSize), "--nc", String(config.channels),
@@ -101,13 +126,25 @@ async function main(): Promise<void> {
     const ips = row.imagesPerSecond === null ? "-" : row.imagesPerSecond.toFixed(1);
     process.stderr.write(`${row.config} | ${row.implementation}: ${ips} img/s (${row.note})\n`);
   };
+  // Throughput in FLOP/s measured on the first configuration predicts the others'
+  // iteration time, so that the pure-JS backend is not left running for hours.
+  const flopRate = new Map<string, number>();
   for (const config of CONFIGS) {
     for (const threads of [1, 2]) {
       add({ config: config.name, implementation: `pytorch cpu, ${threads} thread${threads > 1 ? "s" : ""}`, ...(await benchPytorch(config, threads)) });
     }
     for (const backend of available) {
+      const implementation = `tfjs ${backend.name}${/software adapter/.test(backend.detail) ? " (software adapter)" : ""}`;
+      const rate = flopRate.get(backend.name);
+      const predicted = rate ? (config.batchSize * iterationFlops(config)) / rate : 0;
+      if (predicted > MAX_ITERATION_SECONDS) {
+        add({ config: config.name, implementation, imagesPerSecond: null, note: `skipped: about ${predicted.toFixed(0)} s per iteration` });
+        continue;
+      }
       await useBackend(backend.name);
-      add({ config: config.name, implementation: `tfjs ${backend.name}`, ...(await benchTfjs(config)) });
+      const measured = await benchTfjs(config);
+      if (measured.imagesPerSecond) flopRate.set(backend.name, measured.imagesPerSecond * iterationFlops(config));
+      add({ config: config.name, implementation, ...measured });
     }
   }
 

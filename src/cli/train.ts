@@ -100,8 +100,10 @@ export function addTrainCommand(program: Command, run: RunAction): void {
           signal: controller.signal,
           onStart: (runInfo) => {
             info = runInfo;
+            const { chosen, skipped } = runInfo.backend;
+            for (const s of skipped) print(`backend ${s.name} passed over: ${s.detail}`);
             print(
-              `backend ${runInfo.backend.name} (${runInfo.backend.detail}); ${runInfo.dataset}; ` +
+              `backend ${chosen.name} (${chosen.detail}); ${runInfo.dataset}; ` +
                 `${runInfo.totalIterations} iterations, ${runInfo.batchesPerEpoch} batches per epoch; seed ${config.seed}`,
             );
             bar?.setTotal(runInfo.totalIterations);

@@ -63,9 +63,8 @@ export class Gan {
    * noise batch ([N, nz]).
    *
    * G runs forward once, as in PyTorch: the whole iteration sits inside the tape of
-   * G's gradient, and D's step is a nested gradient within it. D's step ends in
-   * variable assignments, which the outer tape does not follow, so the G gradient
-   * sees exactly PyTorch's graph: the fakes through the updated D.
+   * G's gradient, and D's step runs with that tape paused (PyTorch's detach), so the
+   * G gradient sees exactly PyTorch's graph: the fakes through the updated D.
    */
   async step(real: tf.Tensor4D, noise: tf.Tensor2D): Promise<StepMetrics> {
     const { G, D, optG, optD } = this;
@@ -83,7 +82,7 @@ export class Gan {
       // (1) Update D network: maximize log(D(x)) + log(1 - D(G(z)))
       const dMoments: BatchMoments[] = [];
       const collectD = { stats: "batch", onMoments: (m: BatchMoments) => dMoments.push(m) } as const;
-      const { grads: dGrads } = tf.variableGrads(() => {
+      const { grads: dGrads } = offTape(() => tf.variableGrads(() => {
         const outReal = flat(forward(D, real, collectD));
         const errDReal = bce(outReal, 1);
         // Only D's variables are differentiated: the fakes are detached here.
@@ -98,8 +97,9 @@ export class Gan {
         // Here, not after the step: the moments are disposed with this scope.
         updateRunningStats(D, dMoments);
         return errD;
-      }, [...D.params.values()]);
-      optD.apply(dGrads);
+      }, [...D.params.values()]));
+      offTape(() => optD.apply(dGrads));
+      tf.dispose(dGrads);
 
       // (2) Update G network: maximize log(D(G(z))), against the updated D
       const gStepMoments: BatchMoments[] = [];
@@ -139,6 +139,25 @@ export class Gan {
 
   dispose(): void {
     for (const part of [this.G, this.D, this.optG, this.optD]) part.dispose();
+  }
+}
+
+/**
+ * Runs `f` as if no gradient were being recorded: its operations stay off the
+ * enclosing tape (which would otherwise keep every tensor they save alive until the
+ * outer gradient ends, doubling peak memory), and a gradient computed inside starts a
+ * tape of its own. tfjs has no public tape pause, so this saves and restores the
+ * engine's tape state around `f`.
+ */
+function offTape<T>(f: () => T): T {
+  const state = tf.engine().state;
+  const { gradientDepth, activeTape } = state;
+  state.gradientDepth = 0;
+  try {
+    return f();
+  } finally {
+    state.gradientDepth = gradientDepth;
+    state.activeTape = activeTape;
   }
 }
 

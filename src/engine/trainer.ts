@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { type BackendStatus, useBackend } from "./backends/index.js";
+import { type BackendSelection, useBackend } from "./backends/index.js";
 import { type Checkpoint, restoreGan, saveCheckpoint } from "./checkpoint.js";
 import { ConfigError, type ResolvedConfig, type TrainConfig } from "./config.js";
 import { batchesPerEpoch, epochOrder, openDataset } from "./data/index.js";
@@ -13,7 +13,7 @@ import { FIXED_NOISE_COUNT, writeGridPng } from "./samples.js";
 
 export interface RunInfo {
   config: ResolvedConfig;
-  backend: BackendStatus;
+  backend: BackendSelection;
   dataset: string;
   batchesPerEpoch: number;
   totalIterations: number;

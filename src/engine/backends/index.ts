@@ -77,11 +77,17 @@ async function restoreActive(): Promise<void> {
   if (active) await tf.setBackend(active);
 }
 
+export interface BackendSelection {
+  chosen: BackendStatus;
+  /** Backends `auto` tried before the chosen one, with why each was passed over. */
+  skipped: BackendStatus[];
+}
+
 /**
  * Makes `choice` the active tfjs backend. `auto` takes the first that works in
  * BACKEND_ORDER, skipping software GPU adapters (a CPU trains faster on wasm).
  */
-export async function useBackend(choice: BackendChoice): Promise<BackendStatus> {
+export async function useBackend(choice: BackendChoice): Promise<BackendSelection> {
   const candidates = choice === "auto" ? BACKEND_ORDER : [choice];
   const tried: BackendStatus[] = [];
   for (const name of candidates) {
@@ -91,7 +97,7 @@ export async function useBackend(choice: BackendChoice): Promise<BackendStatus> 
     if (choice === "auto" && name === "webgpu" && status.detail.includes(SOFTWARE_ADAPTER)) continue;
     await tf.setBackend(name);
     active = name;
-    return status;
+    return { chosen: status, skipped: tried.slice(0, -1) };
   }
   throw new BackendUnavailableError(choice, tried);
 }
