@@ -1,0 +1,74 @@
+import { ApolloServer } from "@apollo/server";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
+import { expressMiddleware } from "@as-integrations/express5";
+import express from "express";
+import type { GraphQLSchema } from "graphql";
+import { useServer } from "graphql-ws/use/ws";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+import { WebSocketServer } from "ws";
+import type { Context } from "./graphql/context.js";
+import { filesRouter } from "./http/files.js";
+import { graphiqlRouter } from "./http/graphiql.js";
+
+export const GRAPHQL_PATH = "/graphql";
+
+export interface HttpServer {
+  server: Server;
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * One HTTP server, one port: GraphQL queries and mutations over HTTP (Apollo),
+ * subscriptions over WebSocket on the same path (graphql-ws), GraphiQL for browsers,
+ * sample and checkpoint files, and a health probe.
+ */
+export async function startHttpServer(options: {
+  schema: GraphQLSchema;
+  context: Context;
+  dataDir: string;
+  host: string;
+  port: number;
+  logger: Logger;
+}): Promise<HttpServer> {
+  const { schema, context, host, port, logger } = options;
+  const app = express();
+  const server = createServer(app);
+  const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH });
+  const wsCleanup = useServer({ schema, context: () => context }, wsServer);
+  const apollo = new ApolloServer<Context>({
+    schema,
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer: server }),
+      {
+        serverWillStart: async () => ({
+          drainServer: async () => {
+            await wsCleanup.dispose();
+          },
+        }),
+      },
+      ApolloServerPluginLandingPageDisabled(),
+    ],
+  });
+  await apollo.start();
+
+  app.get("/healthz", (_req, res) => void res.json({ ok: true }));
+  app.use(filesRouter(context.store, options.dataDir));
+  app.use(graphiqlRouter({ endpoint: GRAPHQL_PATH }));
+  app.use(GRAPHQL_PATH, express.json({ limit: "1mb" }), expressMiddleware(apollo, { context: async () => context }));
+
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}${GRAPHQL_PATH}`;
+  logger.info({ url }, "listening");
+  return {
+    server,
+    url,
+    close: async () => {
+      await apollo.stop();
+    },
+  };
+}

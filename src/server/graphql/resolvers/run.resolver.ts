@@ -1,0 +1,105 @@
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { InputError } from "../../runs/errors.js";
+import type { Context } from "../context.js";
+import { RunStatus } from "../enums.js";
+import { userInput } from "../errors.js";
+import { StartRunInput } from "../inputs.js";
+import { Checkpoint, Sample } from "../types/artifacts.js";
+import { IterationMetrics } from "../types/iteration-metrics.js";
+import { Run, RunConnection } from "../types/run.js";
+
+const MAX_PAGE = 100;
+const MAX_POINTS = 10_000;
+
+@Resolver(() => Run)
+export class RunResolver {
+  @Query(() => Run, { nullable: true })
+  async run(@Arg("id", () => ID) id: string, @Ctx() { store }: Context): Promise<Run | undefined> {
+    const record = await store.getRun(id);
+    return record ? Run.from(record) : undefined;
+  }
+
+  @Query(() => RunConnection, { description: "Runs, newest first, with cursor pagination" })
+  async runs(
+    @Ctx() { store }: Context,
+    @Arg("status", () => RunStatus, { nullable: true }) status?: RunStatus,
+    @Arg("first", () => Int, { defaultValue: 20 }) first = 20,
+    @Arg("after", () => String, { nullable: true }) after?: string,
+  ): Promise<RunConnection> {
+    const page = await userInput(async () => {
+      if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) {
+        throw new InputError("first", `must be from 1 to ${MAX_PAGE}`);
+      }
+      return store.listRuns({ status: status ?? undefined, first, after: after ?? undefined });
+    });
+    return { nodes: page.runs.map(Run.from), pageInfo: { endCursor: page.endCursor ?? undefined, hasNextPage: page.hasNextPage } };
+  }
+
+  @Mutation(() => Run, { description: "Validates, stores and queues a run; it starts when a training slot is free" })
+  async startRun(@Arg("input", () => StartRunInput) input: StartRunInput, @Ctx() { runs }: Context): Promise<Run> {
+    return Run.from(await userInput(() => runs.start(input.toConfig())));
+  }
+
+  @Mutation(() => Run, { description: "Stops at the next iteration boundary with a final checkpoint and sample" })
+  async stopRun(@Arg("id", () => ID) id: string, @Ctx() { runs }: Context): Promise<Run> {
+    return Run.from(await userInput(() => runs.stop(id)));
+  }
+
+  @Mutation(() => Run, { description: "Continues a STOPPED, FAILED or INTERRUPTED run from its latest (or the given) checkpoint" })
+  async resumeRun(
+    @Arg("id", () => ID) id: string,
+    @Ctx() { runs }: Context,
+    @Arg("checkpointId", () => ID, { nullable: true }) checkpointId?: string,
+  ): Promise<Run> {
+    return Run.from(await userInput(() => runs.resume(id, checkpointId ?? undefined)));
+  }
+
+  @Mutation(() => Boolean, { description: "Removes a finished run with its metrics, checkpoints and samples" })
+  async deleteRun(@Arg("id", () => ID) id: string, @Ctx() { runs }: Context): Promise<boolean> {
+    await userInput(() => runs.delete(id));
+    return true;
+  }
+
+  @Mutation(() => Sample, { description: "Renders new images from a checkpoint's generator" })
+  async generate(
+    @Arg("checkpointId", () => ID) checkpointId: string,
+    @Ctx() { runs }: Context,
+    @Arg("count", () => Int, { defaultValue: 64 }) count: number,
+    @Arg("seed", () => Int, { defaultValue: 1 }) seed: number,
+  ): Promise<Sample> {
+    return Sample.from(await userInput(() => runs.generate(checkpointId, count, seed)));
+  }
+
+  @FieldResolver(() => [IterationMetrics], { description: "Stored iterations, evenly downsampled to at most maxPoints" })
+  async metrics(
+    @Root() run: Run,
+    @Ctx() { store }: Context,
+    @Arg("from", () => Int, { nullable: true }) from?: number,
+    @Arg("to", () => Int, { nullable: true }) to?: number,
+    @Arg("maxPoints", () => Int, { nullable: true }) maxPoints?: number,
+  ): Promise<IterationMetrics[]> {
+    const rows = await userInput(async () => {
+      if (maxPoints !== undefined && maxPoints !== null && (maxPoints < 2 || maxPoints > MAX_POINTS)) {
+        throw new InputError("maxPoints", `must be from 2 to ${MAX_POINTS}`);
+      }
+      return store.metrics(run.id, { from: from ?? undefined, to: to ?? undefined, maxPoints: maxPoints ?? undefined });
+    });
+    return rows.map((m) => IterationMetrics.from({ ...m, runId: run.id }));
+  }
+
+  @FieldResolver(() => [Checkpoint])
+  async checkpoints(@Root() run: Run, @Ctx() { store }: Context): Promise<Checkpoint[]> {
+    return (await store.listCheckpoints(run.id)).map(Checkpoint.from);
+  }
+
+  @FieldResolver(() => [Sample])
+  async samples(@Root() run: Run, @Ctx() { store }: Context): Promise<Sample[]> {
+    return (await store.listSamples(run.id)).map(Sample.from);
+  }
+
+  @FieldResolver(() => Sample, { nullable: true, description: "The newest fixed-noise grid" })
+  async latestSample(@Root() run: Run, @Ctx() { store }: Context): Promise<Sample | undefined> {
+    const sample = await store.latestSample(run.id);
+    return sample ? Sample.from(sample) : undefined;
+  }
+}

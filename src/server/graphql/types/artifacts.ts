@@ -1,0 +1,53 @@
+import { Field, ID, Int, ObjectType } from "type-graphql";
+import type { CheckpointRecord, SampleRecord } from "../../store/types.js";
+import { SampleKind } from "../enums.js";
+
+@ObjectType({ description: "Everything needed to continue a run exactly: weights, optimizer states, RNG" })
+export class Checkpoint {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => Int)
+  iteration!: number;
+
+  @Field(() => Int)
+  epoch!: number;
+
+  @Field(() => Date)
+  createdAt!: Date;
+
+  @Field(() => Int)
+  bytes!: number;
+
+  @Field(() => String, { description: "Where this server serves the checkpoint file" })
+  downloadUrl!: string;
+
+  static from(record: CheckpointRecord): Checkpoint {
+    return Object.assign(new Checkpoint(), record, { downloadUrl: `/files/checkpoints/${record.id}` });
+  }
+}
+
+@ObjectType({ description: "A PNG grid of images, 8 per row like torchvision's make_grid" })
+export class Sample {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => Int)
+  iteration!: number;
+
+  @Field(() => Int)
+  epoch!: number;
+
+  @Field(() => SampleKind)
+  kind!: SampleKind;
+
+  @Field(() => Date)
+  createdAt!: Date;
+
+  @Field(() => String, { description: "Where this server serves the PNG" })
+  url!: string;
+
+  static from(record: SampleRecord): Sample {
+    return Object.assign(new Sample(), record, { kind: record.kind as SampleKind, url: `/files/samples/${record.id}.png` });
+  }
+}

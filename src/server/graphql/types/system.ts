@@ -1,0 +1,34 @@
+import { Field, ID, Int, ObjectType } from "type-graphql";
+
+@ObjectType({ description: "One TensorFlow.js backend and whether it works on this server" })
+export class BackendStatus {
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => Boolean)
+  available!: boolean;
+
+  @Field(() => String, { description: "What it runs on, or why it is unavailable" })
+  detail!: string;
+}
+
+@ObjectType()
+export class SystemInfo {
+  @Field(() => String)
+  version!: string;
+
+  @Field(() => [BackendStatus], { description: "Every backend in AUTO's order of preference" })
+  backends!: BackendStatus[];
+
+  @Field(() => [String], { description: "Datasets a run can use here" })
+  datasets!: string[];
+
+  @Field(() => Int)
+  maxConcurrentRuns!: number;
+
+  @Field(() => [ID])
+  runningRunIds!: string[];
+
+  @Field(() => [ID])
+  queuedRunIds!: string[];
+}

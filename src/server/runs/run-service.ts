@@ -1,0 +1,329 @@
+import { execFile } from "node:child_process";
+import { mkdir, rm, stat } from "node:fs/promises";
+import { join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import type { Logger } from "pino";
+import { backendReport, type BackendStatus } from "../../engine/backends/index.js";
+import { ConfigError, DEFAULT_FASHION_MNIST_PATH, parseTrainConfig, type TrainConfig, type TrainConfigInput } from "../../engine/config.js";
+import { DatasetError, openDataset } from "../../engine/data/index.js";
+import type { IterationMetrics } from "../../engine/metrics.js";
+import type { Store } from "../store/store.js";
+import { type CheckpointRecord, FINISHED_STATUSES, type RunRecord, type RunStatus, type SampleRecord } from "../store/types.js";
+import { TrainingProcess } from "../training/training-process.js";
+import type { WorkerMessage } from "../training/protocol.js";
+import { InputError } from "./errors.js";
+import { EventHub } from "./event-hub.js";
+import { MetricsBuffer } from "./metrics-buffer.js";
+
+export interface RunServiceOptions {
+  store: Store;
+  dataDir: string;
+  maxConcurrentRuns: number;
+  logger: Logger;
+}
+
+/** What a progress stream yields: one iteration. */
+export type ProgressEvent = IterationMetrics & { runId: string };
+
+interface ActiveRun {
+  process: TrainingProcess;
+  metrics: MetricsBuffer;
+  /** Set when the server itself stops the run (shutdown): it ends INTERRUPTED. */
+  interrupted: boolean;
+}
+
+const RESUMABLE: RunStatus[] = ["STOPPED", "FAILED", "INTERRUPTED"];
+
+/**
+ * Owns runs' lifecycles: validates and queues new runs, starts them in training
+ * processes up to the concurrency limit, stores what they report and publishes it.
+ */
+export class RunService {
+  /** Iterations by run id; ended when the run finishes. */
+  readonly progress = new EventHub<ProgressEvent>();
+  /** Run updates (status, samples, checkpoints) by run id, and all of them under "*". */
+  readonly updates = new EventHub<RunRecord>();
+  private readonly active = new Map<string, ActiveRun>();
+  /** Checkpoints that queued resumed runs start from. */
+  private readonly resumeFrom = new Map<string, CheckpointRecord>();
+  private readonly store: Store;
+  private readonly log: Logger;
+  private scheduling = Promise.resolve();
+  private acceptingRuns = true;
+
+  constructor(private readonly options: RunServiceOptions) {
+    this.store = options.store;
+    this.log = options.logger;
+  }
+
+  /** After a restart: runs that were training when the server died are INTERRUPTED; queued ones start. */
+  async recover(): Promise<void> {
+    for (const run of await this.store.runsWithStatus(["RUNNING", "STOPPING"])) {
+      await this.setStatus(run.id, { status: "INTERRUPTED", finishedAt: new Date(), error: "the server stopped while this run was training" });
+    }
+    this.schedule();
+  }
+
+  async start(input: TrainConfigInput & { name?: string }): Promise<RunRecord> {
+    if (!this.acceptingRuns) throw new InputError("startRun", "the server is shutting down");
+    const { name, ...configInput } = input;
+    const config = await this.validate(configInput);
+    const run = await this.store.createRun({ name: name ?? `${config.dataset} ${config.imageSize}px`, config });
+    this.log.info({ runId: run.id, config }, "run queued");
+    this.publish(run);
+    this.schedule();
+    return run;
+  }
+
+  async stop(id: string): Promise<RunRecord> {
+    const run = await this.get(id);
+    if (run.status === "QUEUED") return this.setStatus(id, { status: "STOPPED", finishedAt: new Date() });
+    const active = this.active.get(id);
+    if (run.status !== "RUNNING" || !active) {
+      throw new InputError("id", `run ${id} is ${run.status}: only QUEUED or RUNNING runs can be stopped`);
+    }
+    active.process.stop();
+    return this.setStatus(id, { status: "STOPPING" });
+  }
+
+  async resume(id: string, checkpointId?: string): Promise<RunRecord> {
+    const run = await this.get(id);
+    if (!RESUMABLE.includes(run.status)) {
+      throw new InputError("id", `run ${id} is ${run.status}: only STOPPED, FAILED or INTERRUPTED runs can be resumed`);
+    }
+    const checkpoint = checkpointId
+      ? await this.store.getCheckpoint(checkpointId)
+      : (await this.store.listCheckpoints(id)).at(-1) ?? null;
+    if (!checkpoint || checkpoint.runId !== id) {
+      throw new InputError("checkpointId", checkpointId ? `no checkpoint ${checkpointId} in run ${id}` : `run ${id} has no checkpoint to resume from`);
+    }
+    this.resumeFrom.set(id, checkpoint);
+    const queued = await this.setStatus(id, { status: "QUEUED", error: null, finishedAt: null });
+    this.schedule();
+    return queued;
+  }
+
+  async delete(id: string): Promise<void> {
+    const run = await this.get(id);
+    if (!FINISHED_STATUSES.includes(run.status)) throw new InputError("id", `run ${id} is ${run.status}: stop it before deleting it`);
+    await this.store.deleteRun(id);
+    await rm(this.runDir(id), { recursive: true, force: true });
+    this.log.info({ runId: id }, "run deleted");
+  }
+
+  /** Renders `count` images from a checkpoint's generator in a separate process. */
+  async generate(checkpointId: string, count: number, seed: number): Promise<SampleRecord> {
+    const checkpoint = await this.store.getCheckpoint(checkpointId);
+    if (!checkpoint) throw new InputError("checkpointId", `no checkpoint ${checkpointId}`);
+    if (!Number.isInteger(count) || count < 1 || count > 1024) throw new InputError("count", "must be an integer from 1 to 1024");
+    if (!Number.isInteger(seed) || seed < 0) throw new InputError("seed", "must be a non-negative integer");
+    const file = join(this.runDir(checkpoint.runId), "samples", `generated_${checkpoint.iteration}_${seed}_${count}_${Date.now()}.png`);
+    await runCli(["generate", this.absolute(checkpoint.path), "--count", String(count), "--seed", String(seed), "--out", file, "--backend", "auto"]);
+    const { size } = await stat(file);
+    return this.store.addSample({
+      runId: checkpoint.runId,
+      iteration: checkpoint.iteration,
+      epoch: checkpoint.epoch,
+      kind: "GENERATED",
+      bytes: size,
+      path: relative(this.options.dataDir, file),
+      checkpointId,
+    });
+  }
+
+  /** Iterations after `after` that are stored or waiting to be, in order. */
+  async storedProgress(runId: string, after: number): Promise<IterationMetrics[]> {
+    // Pending rows first: a batch committed between the two reads then appears twice
+    // (and is deduplicated) instead of not at all.
+    const pending = this.active.get(runId)?.metrics.pending() ?? [];
+    const stored = await this.store.metricsAfter(runId, after);
+    const byIteration = new Map<number, IterationMetrics>();
+    for (const m of [...stored, ...pending]) if (m.iteration > after) byIteration.set(m.iteration, m);
+    return [...byIteration.values()].sort((a, b) => a.iteration - b.iteration);
+  }
+
+  isActive(runId: string): boolean {
+    return this.active.has(runId);
+  }
+
+  activeRunIds(): string[] {
+    return [...this.active.keys()];
+  }
+
+  async backends(): Promise<BackendStatus[]> {
+    return backendReport();
+  }
+
+  get maxConcurrentRuns(): number {
+    return this.options.maxConcurrentRuns;
+  }
+
+  /** Datasets usable without a path on this machine. */
+  async datasets(): Promise<TrainConfig["dataset"][]> {
+    const fashion = await stat(DEFAULT_FASHION_MNIST_PATH).then(() => true, () => false);
+    return fashion ? ["synthetic", "fashion-mnist"] : ["synthetic"];
+  }
+
+  /** Refuses new runs, stops running ones at an iteration boundary (INTERRUPTED) and waits for them. */
+  async shutdown(): Promise<void> {
+    this.acceptingRuns = false;
+    const exits = [...this.active.entries()].map(([id, run]) => {
+      run.interrupted = true;
+      run.process.stop();
+      return new Promise<void>((done) => run.process.once("exit", () => done())).then(() => this.log.info({ runId: id }, "run interrupted by shutdown"));
+    });
+    await Promise.all(exits);
+    await this.scheduling;
+  }
+
+  private async validate(input: TrainConfigInput): Promise<TrainConfig> {
+    let config: TrainConfig;
+    try {
+      config = parseTrainConfig(input);
+    } catch (err) {
+      if (err instanceof ConfigError) throw new InputError(err.field === "dataPath" ? "dataset.path" : err.field, err.detail);
+      throw err;
+    }
+    try {
+      const dataset = await openDataset({ kind: config.dataset, path: config.dataPath, imageSize: config.imageSize, channels: config.channels, seed: config.seed });
+      if (config.channels === undefined) config = { ...config, channels: dataset.channels };
+    } catch (err) {
+      if (err instanceof DatasetError) throw new InputError("dataset.path", err.message);
+      throw err;
+    }
+    if (config.backend !== "auto") {
+      const status = (await backendReport()).find((b) => b.name === config.backend);
+      if (!status?.available) throw new InputError("backend", `${config.backend} is not available here: ${status?.detail ?? "unknown"}`);
+    }
+    return config;
+  }
+
+  private async get(id: string): Promise<RunRecord> {
+    const run = await this.store.getRun(id);
+    if (!run) throw new InputError("id", `no run ${id}`);
+    return run;
+  }
+
+  private schedule(): void {
+    this.scheduling = this.scheduling
+      .then(async () => {
+        while (this.acceptingRuns && this.active.size < this.options.maxConcurrentRuns) {
+          const next = await this.store.oldestQueued();
+          // A resumed run whose previous process is still exiting waits for that exit.
+          if (!next || this.active.has(next.id)) return;
+          await this.launch(next);
+        }
+      })
+      .catch((err: unknown) => this.log.error({ err }, "scheduling failed"));
+  }
+
+  private async launch(run: RunRecord): Promise<void> {
+    const outDir = this.runDir(run.id);
+    await mkdir(outDir, { recursive: true });
+    const checkpoint = this.resumeFrom.get(run.id);
+    this.resumeFrom.delete(run.id);
+    const process = new TrainingProcess({
+      type: "start",
+      config: run.config,
+      outDir,
+      resumeFrom: checkpoint ? this.absolute(checkpoint.path) : undefined,
+    });
+    const metrics = new MetricsBuffer(this.store, run.id, (err) => this.log.error({ err, runId: run.id }, "storing metrics failed"));
+    const active: ActiveRun = { process, metrics, interrupted: false };
+    this.active.set(run.id, active);
+    await this.setStatus(run.id, { status: "RUNNING", startedAt: run.startedAt ?? new Date(), error: null });
+    this.log.info({ runId: run.id, resumeFrom: checkpoint?.iteration }, "run started");
+    // Messages are handled one at a time, in order, so status and files never race.
+    let handling = Promise.resolve();
+    let failure: string | undefined;
+    process.on("message", (message) => {
+      if (message.type === "failed") failure = message.error;
+      handling = handling.then(() => this.handle(run.id, active, message)).catch((err: unknown) => this.log.error({ err, runId: run.id }, "handling a training message failed"));
+    });
+    process.on("exit", (error) => {
+      handling = handling.then(async () => {
+        await metrics.flush();
+        const current = await this.store.getRun(run.id);
+        if (current && (current.status === "RUNNING" || current.status === "STOPPING")) {
+          const message = failure ?? error ?? "training process ended unexpectedly";
+          await this.setStatus(run.id, { status: "FAILED", finishedAt: new Date(), error: message });
+          this.log.error({ runId: run.id, error: message }, "run failed");
+        }
+        if (this.active.get(run.id) === active) this.active.delete(run.id);
+        this.schedule();
+      });
+    });
+  }
+
+  private async handle(runId: string, active: ActiveRun, message: WorkerMessage): Promise<void> {
+    switch (message.type) {
+      case "started":
+        await this.setStatus(runId, {
+          backend: message.backend,
+          backendDetail: message.backendDetail,
+          dataset: message.dataset,
+          totalIterations: message.totalIterations,
+          batchesPerEpoch: message.batchesPerEpoch,
+        });
+        return;
+      case "iteration":
+        active.metrics.add(message.metrics);
+        this.progress.publish(runId, { ...message.metrics, runId });
+        return;
+      case "sample":
+        await this.store.addSample({
+          runId,
+          iteration: message.iteration,
+          epoch: message.epoch,
+          kind: message.kind === "real" ? "REAL" : "FIXED_NOISE",
+          bytes: message.bytes,
+          path: relative(this.options.dataDir, message.path),
+        });
+        this.publish(await this.get(runId));
+        return;
+      case "checkpoint":
+        await this.store.addCheckpoint({ runId, iteration: message.iteration, epoch: message.epoch, bytes: message.bytes, path: relative(this.options.dataDir, message.path) });
+        this.publish(await this.get(runId));
+        return;
+      case "finished": {
+        await active.metrics.flush();
+        const status: RunStatus = message.status === "completed" ? "COMPLETED" : active.interrupted ? "INTERRUPTED" : "STOPPED";
+        await this.setStatus(runId, { status, finishedAt: new Date(), iteration: message.iteration, epoch: message.epoch });
+        this.log.info({ runId, status, iteration: message.iteration }, "run finished");
+        return;
+      }
+      case "failed":
+        return;
+    }
+  }
+
+  private async setStatus(id: string, patch: Parameters<Store["updateRun"]>[1]): Promise<RunRecord> {
+    const run = await this.store.updateRun(id, patch);
+    this.publish(run);
+    // Progress streams end with the run, not with its process: a resumed run may already
+    // have new subscribers while the old process exits.
+    if (FINISHED_STATUSES.includes(run.status)) this.progress.close(id);
+    return run;
+  }
+
+  private publish(run: RunRecord): void {
+    this.updates.publish(run.id, run);
+    this.updates.publish("*", run);
+  }
+
+  private runDir(id: string): string {
+    return join(this.options.dataDir, "runs", id);
+  }
+
+  private absolute(path: string): string {
+    return resolve(this.options.dataDir, path);
+  }
+}
+
+const CLI_FROM_SOURCE = import.meta.url.endsWith(".ts");
+const CLI = fileURLToPath(new URL(CLI_FROM_SOURCE ? "../../cli/main.ts" : "../../cli/main.js", import.meta.url));
+
+async function runCli(args: string[]): Promise<void> {
+  await promisify(execFile)(process.execPath, [...(CLI_FROM_SOURCE ? ["--import", "tsx"] : []), CLI, ...args], { timeout: 120_000 });
+}

@@ -1,0 +1,45 @@
+// type-graphql reads decorator metadata through Reflect; it must exist before any schema class.
+import "reflect-metadata";
+import { mkdir } from "node:fs/promises";
+import type { Logger } from "pino";
+import { startHttpServer } from "./app.js";
+import { createSchema } from "./graphql/schema.js";
+import { RunService } from "./runs/run-service.js";
+import type { ServerSettings } from "./settings.js";
+import { migrateDatabase } from "./store/migrate.js";
+import { Store } from "./store/store.js";
+
+export interface Service {
+  url: string;
+  runs: RunService;
+  store: Store;
+  /** Stops training (runs end INTERRUPTED, resumable), then the server and the database. */
+  close(): Promise<void>;
+}
+
+/** Migrates the database, recovers runs a previous process left, and starts serving. */
+export async function startService(settings: ServerSettings, logger: Logger): Promise<Service> {
+  await mkdir(settings.dataDir, { recursive: true });
+  await migrateDatabase(settings.databaseUrl);
+  const store = await Store.open(settings.databaseUrl);
+  const runs = new RunService({ store, dataDir: settings.dataDir, maxConcurrentRuns: settings.maxConcurrentRuns, logger });
+  await runs.recover();
+  const http = await startHttpServer({
+    schema: await createSchema(),
+    context: { runs, store },
+    dataDir: settings.dataDir,
+    host: settings.host,
+    port: settings.port,
+    logger,
+  });
+  return {
+    url: http.url,
+    runs,
+    store,
+    close: async () => {
+      await runs.shutdown();
+      await http.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,46 @@
+import { Command, InvalidArgumentError } from "commander";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+
+export interface ServerSettings {
+  host: string;
+  port: number;
+  /** Checkpoints, samples and (by default) the database live here. */
+  dataDir: string;
+  databaseUrl: string;
+  maxConcurrentRuns: number;
+}
+
+function integer(min: number) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`must be an integer >= ${min}`);
+    return n;
+  };
+}
+
+/** Flags win over environment variables, which win over the defaults. */
+export function readSettings(argv: string[], env: NodeJS.ProcessEnv = process.env): ServerSettings {
+  const options = new Command("dcgan-server")
+    .description("GraphQL service that trains DCGANs")
+    .option("--host <host>", "address to bind (HOST)", env.HOST ?? "127.0.0.1")
+    .option("--port <port>", "port, 0 for any free one (PORT)", integer(0), env.PORT ? integer(0)(env.PORT) : 4000)
+    .option("--data-dir <dir>", "folder for the database, checkpoints and samples (DATA_DIR)", env.DATA_DIR ?? "data")
+    .option("--database-url <url>", "SQLite database (DATABASE_URL; default: file:<data-dir>/dcgan.db)", env.DATABASE_URL)
+    .option(
+      "--max-concurrent-runs <n>",
+      "runs that train at once; others wait QUEUED (MAX_CONCURRENT_RUNS)",
+      integer(1),
+      env.MAX_CONCURRENT_RUNS ? integer(1)(env.MAX_CONCURRENT_RUNS) : 1,
+    )
+    .parse(argv, { from: "user" })
+    .opts<{ host: string; port: number; dataDir: string; databaseUrl?: string; maxConcurrentRuns: number }>();
+  const dataDir = resolve(options.dataDir);
+  return {
+    host: options.host,
+    port: options.port,
+    dataDir,
+    databaseUrl: options.databaseUrl ?? pathToFileURL(resolve(dataDir, "dcgan.db")).href.replace(/^file:\/\//, "file:"),
+    maxConcurrentRuns: options.maxConcurrentRuns,
+  };
+}

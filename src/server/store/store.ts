@@ -1,0 +1,193 @@
+// The service's database: runs, their metrics and the files they produced, in SQLite.
+import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
+import type { TrainConfig } from "../../engine/config.js";
+import type { IterationMetrics } from "../../engine/metrics.js";
+import { decodeCursor, encodeCursor } from "./cursor.js";
+import { Prisma, PrismaClient } from "./generated/client.js";
+import { evenlySpacedMetrics, insertMetrics } from "./metrics-sql.js";
+import { toCheckpoint, toRun, toSample } from "./rows.js";
+import {
+  NotFoundError,
+  StoreInputError,
+  type CheckpointRecord,
+  type MetricsRange,
+  type NewCheckpoint,
+  type NewSample,
+  type RunPage,
+  type RunPatch,
+  type RunRecord,
+  type RunStatus,
+  type SampleKind,
+  type SampleRecord,
+} from "./types.js";
+
+/** busy_timeout: how long a statement waits for another connection's lock before failing. */
+const BUSY_TIMEOUT_MS = 5000;
+
+const NEWEST_FIRST = [{ createdAt: "desc" }, { id: "desc" }] satisfies Prisma.RunOrderByWithRelationInput[];
+const OLDEST_FIRST = [{ createdAt: "asc" }, { id: "asc" }] satisfies Prisma.RunOrderByWithRelationInput[];
+/** Metrics leave the store as the engine's IterationMetrics: the caller knows the run. */
+const WITHOUT_RUN_ID = { runId: true } as const;
+
+export class Store {
+  private constructor(private readonly prisma: PrismaClient) {}
+
+  /** Opens a migrated database (see migrateDatabase), e.g. `file:./data/dcgan.db`. */
+  static async open(databaseUrl: string): Promise<Store> {
+    const prisma = new PrismaClient({ adapter: new PrismaBetterSQLite3({ url: databaseUrl, timeout: BUSY_TIMEOUT_MS }) });
+    try {
+      // WAL lets readers (another process, a backup) go on while a metrics batch commits,
+      // and it is stored in the file. With WAL, synchronous=NORMAL stays consistent
+      // after a crash and spares an fsync per commit. The adapter holds one connection,
+      // so the per-connection pragmas hold for every query.
+      const [mode] = await prisma.$queryRawUnsafe<{ journal_mode: string }[]>("PRAGMA journal_mode = WAL");
+      if (mode?.journal_mode !== "wal") throw new Error(`${databaseUrl}: journal_mode is ${mode?.journal_mode}, not wal`);
+      await prisma.$executeRawUnsafe("PRAGMA synchronous = NORMAL");
+      // Deleting a run cascades through the foreign keys, which SQLite enforces only when asked.
+      await prisma.$executeRawUnsafe("PRAGMA foreign_keys = ON");
+    } catch (err) {
+      await prisma.$disconnect();
+      throw err;
+    }
+    return new Store(prisma);
+  }
+
+  close(): Promise<void> {
+    return this.prisma.$disconnect();
+  }
+
+  // ---- runs
+
+  async createRun({ name, config }: { name: string; config: TrainConfig }): Promise<RunRecord> {
+    return toRun(await this.prisma.run.create({ data: { name, config: JSON.stringify(config) } }));
+  }
+
+  async getRun(id: string): Promise<RunRecord | null> {
+    const row = await this.prisma.run.findUnique({ where: { id } });
+    return row && toRun(row);
+  }
+
+  /** Newest first (createdAt, then id, descending); `after` is a previous page's endCursor. */
+  async listRuns({ status, first, after }: { status?: RunStatus; first: number; after?: string }): Promise<RunPage> {
+    if (!Number.isInteger(first) || first < 0) throw new StoreInputError("first", "must be a non-negative integer");
+    const cursor = after === undefined ? undefined : decodeCursor(after);
+    const rows = await this.prisma.run.findMany({
+      where: {
+        status,
+        // Keyset pagination: strictly after the cursor's row in the listing order.
+        ...(cursor && { OR: [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }] }),
+      },
+      orderBy: NEWEST_FIRST,
+      take: first + 1,
+    });
+    const runs = rows.slice(0, first).map(toRun);
+    const last = runs.at(-1);
+    return { runs, endCursor: last ? encodeCursor(last) : null, hasNextPage: rows.length > first };
+  }
+
+  async updateRun(id: string, patch: RunPatch): Promise<RunRecord> {
+    try {
+      return toRun(await this.prisma.run.update({ where: { id }, data: patch }));
+    } catch (err) {
+      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === "P2025") throw new NotFoundError("run", id);
+      throw err;
+    }
+  }
+
+  /** The next run to start. */
+  async oldestQueued(): Promise<RunRecord | null> {
+    const row = await this.prisma.run.findFirst({ where: { status: "QUEUED" }, orderBy: OLDEST_FIRST });
+    return row && toRun(row);
+  }
+
+  /** Oldest first. */
+  async runsWithStatus(statuses: RunStatus[]): Promise<RunRecord[]> {
+    const rows = await this.prisma.run.findMany({ where: { status: { in: statuses } }, orderBy: OLDEST_FIRST });
+    return rows.map(toRun);
+  }
+
+  /** Removes the run with its metrics, checkpoints and samples (not their files); no-op when absent. */
+  async deleteRun(id: string): Promise<void> {
+    await this.prisma.run.deleteMany({ where: { id } });
+  }
+
+  // ---- metrics
+
+  /** Stores a batch in one statement (so one transaction); rows replace stored rows of the same iteration. */
+  async addMetrics(runId: string, rows: IterationMetrics[]): Promise<void> {
+    if (rows.length > 0) await insertMetrics(this.prisma, runId, rows);
+  }
+
+  /** Iterations after `afterIteration`, ascending. */
+  metricsAfter(runId: string, afterIteration: number, limit?: number): Promise<IterationMetrics[]> {
+    return this.prisma.metric.findMany({
+      where: { runId, iteration: { gt: afterIteration } },
+      omit: WITHOUT_RUN_ID,
+      orderBy: { iteration: "asc" },
+      take: limit,
+    });
+  }
+
+  /**
+   * Iterations in [from, to], ascending. Past `maxPoints` rows, returns at most that many,
+   * evenly spaced over the range's iterations, the first and last included.
+   */
+  async metrics(runId: string, { from, to, maxPoints }: MetricsRange = {}): Promise<IterationMetrics[]> {
+    const where = { runId, iteration: { gte: from, lte: to } };
+    const all = () => this.prisma.metric.findMany({ where, omit: WITHOUT_RUN_ID, orderBy: { iteration: "asc" } });
+    if (maxPoints === undefined) return all();
+    if (!Number.isInteger(maxPoints) || maxPoints < 2) throw new StoreInputError("maxPoints", "must be an integer of at least 2");
+    // Counting stops at maxPoints + 1: only "does it fit?" matters.
+    if ((await this.prisma.metric.count({ where, take: maxPoints + 1 })) <= maxPoints) return all();
+    const [first, last] = await Promise.all([
+      this.prisma.metric.findFirst({ where, select: { iteration: true }, orderBy: { iteration: "asc" } }),
+      this.prisma.metric.findFirst({ where, select: { iteration: true }, orderBy: { iteration: "desc" } }),
+    ]);
+    if (!first || !last) return []; // the rows were deleted since the count
+    return evenlySpacedMetrics(this.prisma, runId, first.iteration, last.iteration, maxPoints);
+  }
+
+  /** The newest stored iteration, 0 when there is none. */
+  async lastMetricIteration(runId: string): Promise<number> {
+    const row = await this.prisma.metric.findFirst({ where: { runId }, select: { iteration: true }, orderBy: { iteration: "desc" } });
+    return row?.iteration ?? 0;
+  }
+
+  // ---- checkpoints and samples
+
+  async addCheckpoint(checkpoint: NewCheckpoint): Promise<CheckpointRecord> {
+    return toCheckpoint(await this.prisma.checkpoint.create({ data: checkpoint }));
+  }
+
+  /** Ascending by iteration. */
+  async listCheckpoints(runId: string): Promise<CheckpointRecord[]> {
+    const rows = await this.prisma.checkpoint.findMany({ where: { runId }, orderBy: [{ iteration: "asc" }, { createdAt: "asc" }] });
+    return rows.map(toCheckpoint);
+  }
+
+  async getCheckpoint(id: string): Promise<CheckpointRecord | null> {
+    const row = await this.prisma.checkpoint.findUnique({ where: { id } });
+    return row && toCheckpoint(row);
+  }
+
+  async addSample(sample: NewSample): Promise<SampleRecord> {
+    return toSample(await this.prisma.sample.create({ data: sample }));
+  }
+
+  /** Ascending by iteration. */
+  async listSamples(runId: string): Promise<SampleRecord[]> {
+    const rows = await this.prisma.sample.findMany({ where: { runId }, orderBy: [{ iteration: "asc" }, { createdAt: "asc" }] });
+    return rows.map(toSample);
+  }
+
+  /** The sample of the kind with the highest iteration (the newest among equals). */
+  async latestSample(runId: string, kind: SampleKind = "FIXED_NOISE"): Promise<SampleRecord | null> {
+    const row = await this.prisma.sample.findFirst({ where: { runId, kind }, orderBy: [{ iteration: "desc" }, { createdAt: "desc" }] });
+    return row && toSample(row);
+  }
+
+  async getSample(id: string): Promise<SampleRecord | null> {
+    const row = await this.prisma.sample.findUnique({ where: { id } });
+    return row && toSample(row);
+  }
+}

@@ -1,0 +1,102 @@
+// What the store hands out: plain objects, so no Prisma type leaks past src/server/store.
+import type { TrainConfig } from "../../engine/config.js";
+import type { IterationMetrics } from "../../engine/metrics.js";
+
+export const RUN_STATUSES = ["QUEUED", "RUNNING", "STOPPING", "STOPPED", "COMPLETED", "FAILED", "INTERRUPTED"] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** Statuses after which a run trains no more unless resumed. */
+export const FINISHED_STATUSES: readonly RunStatus[] = ["STOPPED", "COMPLETED", "FAILED", "INTERRUPTED"];
+
+export type SampleKind = "FIXED_NOISE" | "REAL" | "GENERATED";
+
+export interface RunRecord {
+  id: string;
+  name: string;
+  status: RunStatus;
+  config: TrainConfig;
+  /** What the worker reports once its backend and dataset are open. */
+  backend: string | null;
+  backendDetail: string | null;
+  dataset: string | null;
+  totalIterations: number | null;
+  batchesPerEpoch: number | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  /** Progress as of the last stored metrics batch. */
+  iteration: number;
+  epoch: number;
+  error: string | null;
+}
+
+export type RunPatch = Partial<Omit<RunRecord, "id" | "createdAt" | "config">>;
+
+export interface RunPage {
+  runs: RunRecord[];
+  /** Pass as `after` for the next page; null when the page is empty. */
+  endCursor: string | null;
+  hasNextPage: boolean;
+}
+
+export interface MetricRecord extends IterationMetrics {
+  runId: string;
+}
+
+export interface MetricsRange {
+  /** Inclusive iteration bounds; open when absent. */
+  from?: number;
+  to?: number;
+  /** At least 2: more rows than this are thinned to evenly spaced ones, first and last kept. */
+  maxPoints?: number;
+}
+
+export interface CheckpointRecord {
+  id: string;
+  runId: string;
+  iteration: number;
+  epoch: number;
+  createdAt: Date;
+  bytes: number;
+  /** Relative to the service's data directory. */
+  path: string;
+}
+
+export interface SampleRecord {
+  id: string;
+  runId: string;
+  iteration: number;
+  epoch: number;
+  kind: SampleKind;
+  createdAt: Date;
+  bytes: number;
+  /** Relative to the service's data directory. */
+  path: string;
+  /** The checkpoint a GENERATED sample was rendered from. */
+  checkpointId: string | null;
+}
+
+export type NewCheckpoint = Omit<CheckpointRecord, "id" | "createdAt">;
+export type NewSample = Omit<SampleRecord, "id" | "createdAt" | "checkpointId"> & { checkpointId?: string | null };
+
+/** An argument the store cannot use, e.g. a cursor it did not issue; names the argument. */
+export class StoreInputError extends Error {
+  constructor(
+    readonly field: string,
+    detail: string,
+  ) {
+    super(`${field}: ${detail}`);
+    this.name = "StoreInputError";
+  }
+}
+
+/** An update named a row that does not exist. */
+export class NotFoundError extends Error {
+  constructor(
+    readonly entity: string,
+    readonly id: string,
+  ) {
+    super(`no ${entity} ${id}`);
+    this.name = "NotFoundError";
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Entry point of a training process: one run, driven by the server over IPC. A
+ * crash or out-of-memory here ends this process only; the server marks the run FAILED.
+ */
+import { loadCheckpoint } from "../../engine/checkpoint.js";
+import { train } from "../../engine/trainer.js";
+import type { ServerMessage, WorkerMessage } from "./protocol.js";
+
+const controller = new AbortController();
+
+function send(message: WorkerMessage): Promise<void> {
+  return new Promise((resolve, reject) => process.send!(message, (err: Error | null) => (err ? reject(err) : resolve())));
+}
+
+async function run(start: Extract<ServerMessage, { type: "start" }>): Promise<void> {
+  const resume = start.resumeFrom ? await loadCheckpoint(start.resumeFrom) : undefined;
+  const result = await train(start.config, {
+    outDir: start.outDir,
+    resume,
+    signal: controller.signal,
+    onStart: (info) =>
+      void send({
+        type: "started",
+        backend: info.backend.chosen.name,
+        backendDetail: info.backend.chosen.detail,
+        dataset: info.dataset,
+        channels: info.config.channels,
+        totalIterations: info.totalIterations,
+        batchesPerEpoch: info.batchesPerEpoch,
+      }),
+    // Awaiting the send applies back-pressure: training never outruns the IPC channel.
+    onIteration: (metrics) => send({ type: "iteration", metrics }),
+    onSample: ({ kind, path, iteration, epoch, bytes }) => send({ type: "sample", kind, path, iteration, epoch, bytes }),
+    onCheckpoint: ({ path, iteration, epoch, bytes }) => send({ type: "checkpoint", path, iteration, epoch, bytes }),
+  });
+  await send({ type: "finished", status: result.status, iteration: result.iteration, epoch: result.epoch });
+}
+
+process.on("message", (message: ServerMessage) => {
+  if (message.type === "stop") controller.abort();
+  else if (message.type === "start") {
+    run(message).then(
+      () => process.disconnect(),
+      async (err: unknown) => {
+        await send({ type: "failed", error: err instanceof Error ? err.message : String(err) }).catch(() => undefined);
+        process.exit(1);
+      },
+    );
+  }
+});
+// The server's own Ctrl-C reaches the whole process group: the server decides what stops.
+process.on("SIGINT", () => undefined);

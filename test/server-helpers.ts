@@ -1,0 +1,72 @@
+import { createClient, type Client } from "graphql-ws";
+import { pino } from "pino";
+import { afterAll } from "vitest";
+import WebSocket from "ws";
+import { startService, type Service } from "../src/server/service.js";
+import { tempDir } from "./helpers.js";
+import { freshDatabase } from "./store-helpers.js";
+
+export interface TestServer {
+  service: Service;
+  dataDir: string;
+  /** http://127.0.0.1:PORT */
+  origin: string;
+  gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<{ data?: T; errors?: GraphQLErrorBody[] }>;
+  ws: Client;
+}
+
+export interface GraphQLErrorBody {
+  message: string;
+  extensions?: { code?: string; field?: string };
+}
+
+/** A real server on an ephemeral port with its own SQLite file and data folder. */
+export async function startTestServer(maxConcurrentRuns = 1): Promise<TestServer> {
+  const dataDir = await tempDir();
+  const service = await startService(
+    { host: "127.0.0.1", port: 0, dataDir, databaseUrl: await freshDatabase(), maxConcurrentRuns },
+    pino({ level: "silent" }),
+  );
+  const origin = service.url.replace(/\/graphql$/, "");
+  const ws = createClient({ url: service.url.replace(/^http/, "ws"), webSocketImpl: WebSocket, lazy: true });
+  afterAll(async () => {
+    await ws.dispose();
+    await service.close();
+  });
+  return {
+    service,
+    dataDir,
+    origin,
+    ws,
+    gql: async (query, variables) => {
+      const res = await fetch(service.url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ query, variables }),
+      });
+      return (await res.json()) as never;
+    },
+  };
+}
+
+/** Collects a subscription's events until `until` returns true, then unsubscribes. */
+export async function collect<T>(
+  ws: Client,
+  query: string,
+  variables: Record<string, unknown>,
+  until: (events: T[]) => boolean = () => false,
+): Promise<{ events: T[]; completed: boolean }> {
+  const events: T[] = [];
+  const iterator = ws.iterate<T>({ query, variables });
+  let completed = true;
+  for await (const result of iterator) {
+    if (result.errors) throw new Error(JSON.stringify(result.errors));
+    events.push(result.data as T);
+    if (until(events)) {
+      completed = false;
+      await iterator.return?.();
+      break;
+    }
+  }
+  return { events, completed };
+}

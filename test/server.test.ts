@@ -1,0 +1,189 @@
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { schemaSdl } from "../src/server/graphql/emit-schema.js";
+import { collect, startTestServer, type TestServer } from "./server-helpers.js";
+
+/** A model small enough to train on the cpu backend in milliseconds per iteration. */
+const TINY = { imageSize: 16, channels: 1, nz: 8, ngf: 4, ndf: 4, batchSize: 4, backend: "CPU", seed: 5 };
+
+const RUN_FIELDS = "id status iteration epoch error backend config { imageSize channels batchSize lr dataset { kind } backend }";
+const PROGRESS = `subscription ($runId: ID!, $after: Int) {
+  runProgress(runId: $runId, after: $after) { runId iteration epoch batch lossD lossG dX dGz1 dGz2 errDReal errDFake imagesPerSecond timestamp }
+}`;
+
+interface RunData {
+  id: string;
+  status: string;
+  iteration: number;
+  error: string | null;
+  backend: string | null;
+}
+interface Progress {
+  runProgress: { iteration: number; lossD: number; lossG: number; dX: number };
+}
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+
+async function startRun(input: Record<string, unknown>): Promise<RunData> {
+  const res = await server.gql<{ startRun: RunData }>(`mutation ($input: StartRunInput!) { startRun(input: $input) { ${RUN_FIELDS} } }`, { input });
+  if (!res.data) throw new Error(JSON.stringify(res.errors));
+  return res.data.startRun;
+}
+
+async function run(id: string) {
+  const res = await server.gql<{ run: RunData & { checkpoints: { id: string; iteration: number; downloadUrl: string }[]; samples: { kind: string; iteration: number; url: string }[]; metrics: { iteration: number; lossD: number }[] } }>(
+    `query ($id: ID!) { run(id: $id) { ${RUN_FIELDS} checkpoints { id iteration downloadUrl } samples { kind iteration url } metrics { iteration lossD } } }`,
+    { id },
+  );
+  return res.data!.run;
+}
+
+/** Waits (on runUpdated events, not by polling) until the run reaches one of `statuses`. */
+async function waitForStatus(id: string, statuses: string[]): Promise<RunData> {
+  const updates = server.ws.iterate<{ runUpdated: RunData }>({
+    query: `subscription ($id: ID) { runUpdated(runId: $id) { id status iteration error backend } }`,
+    variables: { id },
+  });
+  try {
+    // Subscribed first, then read: a change in between arrives as an event.
+    const first = updates.next();
+    const current = await run(id);
+    if (statuses.includes(current.status)) return current;
+    for (let next = await first; !next.done; next = await updates.next()) {
+      const update = next.value.data!.runUpdated;
+      if (statuses.includes(update.status)) return update;
+    }
+    throw new Error(`run ${id} updates ended before reaching ${statuses.join("/")}`);
+  } finally {
+    await updates.return?.();
+  }
+}
+
+describe("a training run over GraphQL", () => {
+  it("streams every iteration, stops at a boundary with a checkpoint and a sample, and stores what it streamed", async () => {
+    const started = await startRun({ ...TINY, name: "stream", iterations: 100_000, sampleEvery: 1000, checkpointEvery: 1000 });
+    expect(started.status).toMatch(/QUEUED|RUNNING/);
+    expect(started).toMatchObject({ config: { imageSize: 16, channels: 1, batchSize: 4, backend: "CPU", dataset: { kind: "SYNTHETIC" } } });
+
+    let stopRequested = false;
+    const { events, completed } = await collect<Progress>(server.ws, PROGRESS, { runId: started.id, after: 0 }, (events) => {
+      if (events.length === 5 && !stopRequested) {
+        stopRequested = true;
+        void server.gql(`mutation ($id: ID!) { stopRun(id: $id) { status } }`, { id: started.id });
+      }
+      return false; // the stream ends by itself when the run stops
+    });
+    expect(completed).toBe(true);
+    const iterations = events.map((e) => e.runProgress.iteration);
+    expect(iterations).toEqual(Array.from({ length: iterations.length }, (_, i) => i + 1));
+
+    const stopped = await run(started.id);
+    expect(stopped.status).toBe("STOPPED");
+    expect(stopped.backend).toBe("cpu");
+    expect(stopped.iteration).toBe(iterations.at(-1));
+    expect(stopped.checkpoints.map((c) => c.iteration)).toEqual([stopped.iteration]);
+    expect(stopped.samples.map((s) => `${s.kind}@${s.iteration}`)).toEqual(["REAL@0", `FIXED_NOISE@${stopped.iteration}`]);
+    // run.metrics equals what the subscriber saw
+    expect(stopped.metrics).toEqual(events.map((e) => ({ iteration: e.runProgress.iteration, lossD: e.runProgress.lossD })));
+
+    const png = await fetch(server.origin + stopped.samples[1]!.url);
+    expect(png.status).toBe(200);
+    expect(png.headers.get("content-type")).toBe("image/png");
+    const checkpoint = await fetch(server.origin + stopped.checkpoints[0]!.downloadUrl);
+    expect(checkpoint.status).toBe(200);
+    expect(Buffer.from(await checkpoint.arrayBuffer()).subarray(0, 8).toString()).toBe("DCGANCK1");
+  });
+
+  it("replays stored iterations after `after`, then continues live, each exactly once", async () => {
+    const started = await startRun({ ...TINY, name: "replay", iterations: 100_000, sampleEvery: 1000, checkpointEvery: 1000 });
+    await collect<Progress>(server.ws, PROGRESS, { runId: started.id }, (events) => events.at(-1)!.runProgress.iteration >= 6);
+    const { events } = await collect<Progress>(server.ws, PROGRESS, { runId: started.id, after: 2 }, (events) => events.at(-1)!.runProgress.iteration >= 12);
+    const iterations = events.map((e) => e.runProgress.iteration);
+    expect(iterations).toEqual(Array.from({ length: iterations.length }, (_, i) => i + 3));
+    await server.gql(`mutation ($id: ID!) { stopRun(id: $id) { id } }`, { id: started.id });
+    await waitForStatus(started.id, ["STOPPED"]);
+
+    // resumeRun continues the numbering from the latest checkpoint
+    const stoppedAt = (await run(started.id)).iteration;
+    const resumed = await server.gql<{ resumeRun: RunData }>(`mutation ($id: ID!) { resumeRun(id: $id) { status } }`, { id: started.id });
+    expect(resumed.data?.resumeRun.status).toMatch(/QUEUED|RUNNING/);
+    const { events: after } = await collect<Progress>(server.ws, PROGRESS, { runId: started.id, after: stoppedAt }, (events) => events.length >= 2);
+    expect(after.map((e) => e.runProgress.iteration)).toEqual([stoppedAt + 1, stoppedAt + 2]);
+    await server.gql(`mutation ($id: ID!) { stopRun(id: $id) { id } }`, { id: started.id });
+    await waitForStatus(started.id, ["STOPPED"]);
+  });
+
+  it("queues runs beyond the concurrency limit and starts them in order; deleteRun removes a run's files", async () => {
+    const first = await startRun({ ...TINY, name: "first", iterations: 6 });
+    const second = await startRun({ ...TINY, name: "second", iterations: 3 });
+    expect(second.status).toBe("QUEUED");
+    const done = await waitForStatus(second.id, ["COMPLETED", "FAILED"]);
+    expect(done.status).toBe("COMPLETED");
+    expect((await run(first.id)).status).toBe("COMPLETED");
+    const times = await server.gql<{ a: { finishedAt: string }; b: { startedAt: string } }>(
+      `query ($a: ID!, $b: ID!) { a: run(id: $a) { finishedAt } b: run(id: $b) { startedAt } }`,
+      { a: first.id, b: second.id },
+    );
+    expect(Date.parse(times.data!.b.startedAt)).toBeGreaterThanOrEqual(Date.parse(times.data!.a.finishedAt));
+
+    const files = join(server.dataDir, "runs", first.id);
+    expect(existsSync(files)).toBe(true);
+    const deleted = await server.gql<{ deleteRun: boolean }>(`mutation ($id: ID!) { deleteRun(id: $id) }`, { id: first.id });
+    expect(deleted.data?.deleteRun).toBe(true);
+    expect(existsSync(files)).toBe(false);
+    expect(await run(first.id)).toBeNull();
+  });
+});
+
+describe("bad input", () => {
+  const invalid: [string, Record<string, unknown>, string][] = [
+    ["image size not 4*2^k", { imageSize: 48 }, "imageSize"],
+    ["non-positive batch size", { batchSize: 0 }, "batchSize"],
+    ["learning rate out of range", { lr: -1 }, "lr"],
+    ["unknown dataset path", { dataset: { kind: "MNIST", path: "/nonexistent/mnist" } }, "dataset.path"],
+    ["unavailable backend", { backend: "TENSORFLOW" }, "backend"],
+  ];
+
+  it.each(invalid)("startRun rejects %s with BAD_USER_INPUT naming the field, storing nothing", async (_name, input, field) => {
+    const before = await server.gql<{ runs: { nodes: { id: string }[] } }>(`{ runs(first: 100) { nodes { id } } }`);
+    const res = await server.gql(`mutation ($input: StartRunInput!) { startRun(input: $input) { id } }`, { input: { ...TINY, ...input } });
+    expect(res.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field });
+    expect(res.errors?.[0]?.message).toContain(field);
+    const after = await server.gql<{ runs: { nodes: { id: string }[] } }>(`{ runs(first: 100) { nodes { id } } }`);
+    expect(after.data?.runs.nodes).toEqual(before.data?.runs.nodes);
+  });
+
+  it("rejects actions that do not fit a run's status, and unknown ids", async () => {
+    const started = await startRun({ ...TINY, iterations: 2 });
+    await waitForStatus(started.id, ["COMPLETED"]);
+    const stop = await server.gql(`mutation ($id: ID!) { stopRun(id: $id) { id } }`, { id: started.id });
+    expect(stop.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "id" });
+    const unknown = await server.gql(`mutation { resumeRun(id: "nope") { id } }`);
+    expect(unknown.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "id" });
+  });
+});
+
+describe("service surface", () => {
+  it("answers health probes and reports the system", async () => {
+    expect(await (await fetch(`${server.origin}/healthz`)).json()).toEqual({ ok: true });
+    const res = await server.gql<{ system: { version: string; backends: { name: string; available: boolean }[]; datasets: string[] } }>(
+      `{ system { version backends { name available detail } datasets maxConcurrentRuns runningRunIds queuedRunIds } }`,
+    );
+    expect(res.data?.system.backends.map((b) => b.name)).toEqual(["tensorflow", "webgpu", "wasm", "cpu"]);
+    expect(res.data?.system.datasets).toContain("SYNTHETIC");
+  });
+
+  it("serves no file the database does not know", async () => {
+    expect((await fetch(`${server.origin}/files/samples/..%2F..%2Fetc%2Fpasswd.png`)).status).toBe(404);
+    expect((await fetch(`${server.origin}/files/checkpoints/unknown`)).status).toBe(404);
+  });
+
+  it("has an up-to-date schema.graphql (npm run schema)", async () => {
+    expect(await readFile("schema.graphql", "utf8")).toBe(await schemaSdl());
+  });
+});
