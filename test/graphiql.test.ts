@@ -2,10 +2,11 @@ import { existsSync } from "node:fs";
 import { mkdir, rm, stat } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
-import type { Browser } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GRAPHIQL_CSP } from "../src/server/http/graphiql.js";
 import { startGraphiqlTestServer } from "./graphiql-server.js";
+import { startTestServer } from "./server-helpers.js";
 import type { TestServer } from "./graphiql-server.js";
 
 /** CI installs it with `apt-get install -y chromium`. */
@@ -132,6 +133,43 @@ describe("graphiqlRouter over HTTP", () => {
   });
 });
 
+/** Replaces the query editor's text and runs it, once GraphiQL has parsed it as `operation`. */
+async function runInGraphiql(page: Page, query: string, operation: "query" | "mutation" | "subscription"): Promise<void> {
+  await page.evaluate(
+    ([sel, text]) => {
+      const { document } = globalThis as unknown as PageWindow;
+      document.querySelector(sel)!.CodeMirror.setValue(text);
+    },
+    [`${QUERY_EDITOR} .CodeMirror`, query] as const,
+  );
+  // GraphiQL re-parses the editor on a 100 ms debounce and picks HTTP or WebSocket from that
+  // parsed document: wait until it sees the new operation, or Run would send the old one.
+  await page.waitForFunction(
+    ([sel, op]) => {
+      const { document } = globalThis as unknown as PageWindow;
+      return document.querySelector(sel)!.CodeMirror.documentAST?.definitions[0]?.operation === op;
+    },
+    [`${QUERY_EDITOR} .CodeMirror`, operation] as const,
+  );
+  await page.click(".graphiql-execute-button");
+}
+
+/** Waits until the response pane's text matches `pattern` (a regular expression), and returns it. */
+async function waitForResponse(page: Page, pattern: string): Promise<string> {
+  await page.waitForFunction(
+    ([sel, re]) => {
+      const { document } = globalThis as unknown as PageWindow;
+      return new RegExp(re).test(document.querySelector(sel)?.CodeMirror.getValue() ?? "");
+    },
+    [`${RESPONSE_PANE} .CodeMirror`, pattern] as const,
+    { timeout: 60_000 },
+  );
+  return page.evaluate((sel) => {
+    const { document } = globalThis as unknown as PageWindow;
+    return document.querySelector(sel)!.CodeMirror.getValue();
+  }, `${RESPONSE_PANE} .CodeMirror`);
+}
+
 describe("GraphiQL in headless Chromium", () => {
   let browser: Browser | undefined;
 
@@ -184,31 +222,9 @@ describe("GraphiQL in headless Chromium", () => {
     expect(defaultQuery).toContain("system");
     expect(defaultQuery).toContain("runProgress");
 
-    await page.evaluate(
-      ([sel, query]) => {
-        const { document } = globalThis as unknown as PageWindow;
-        document.querySelector(sel)!.CodeMirror.setValue(query);
-      },
-      [`${QUERY_EDITOR} .CodeMirror`, "subscription { countdown(from: 3) }"] as const,
-    );
-    // GraphiQL re-parses the editor on a 100 ms debounce and picks HTTP or WebSocket from that
-    // parsed document: wait until it sees the subscription, or Run would POST the old query.
-    await page.waitForFunction((sel) => {
-      const { document } = globalThis as unknown as PageWindow;
-      return document.querySelector(sel)!.CodeMirror.documentAST?.definitions[0]?.operation === "subscription";
-    }, `${QUERY_EDITOR} .CodeMirror`);
-    await page.click(".graphiql-execute-button");
-
+    await runInGraphiql(page, "subscription { countdown(from: 3) }", "subscription");
     // The response pane ends on the last value the subscription emits.
-    await page.waitForFunction(
-      (sel) => {
-        const { document } = globalThis as unknown as PageWindow;
-        return (document.querySelector(sel)?.CodeMirror.getValue() ?? "").includes('"countdown": 0');
-      },
-      `${RESPONSE_PANE} .CodeMirror`,
-      { timeout: 30_000 },
-    );
-    const responseText = await editorValue(RESPONSE_PANE);
+    const responseText = await waitForResponse(page, '"countdown": 0');
     expect(JSON.parse(responseText)).toEqual({ data: { countdown: 0 } });
 
     // Live: every value arrived in its own graphql-ws "next" message, over the socket the page opened.
@@ -235,5 +251,34 @@ describe("GraphiQL in headless Chromium", () => {
     expect(requests.some((u) => u.startsWith(`ws://${host}/graphql`))).toBe(true);
     expect(requests.filter((u) => u.includes("/graphiql/assets/")).length).toBeGreaterThanOrEqual(5);
     expect(problems).toEqual([]);
+  });
+
+  it("on the real service, starts a run and shows its live runProgress", async (ctx) => {
+    if (SKIP_BROWSER || !browser) {
+      ctx.skip("needs the browser of the previous test");
+      return;
+    }
+    const real = await startTestServer();
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const offHost: string[] = [];
+    page.on("request", (req) => {
+      if (!req.url().startsWith(real.origin) && !req.url().startsWith("data:")) offHost.push(req.url());
+    });
+    await page.goto(`${real.origin}/graphql`, { waitUntil: "load" });
+    await page.waitForSelector(`${QUERY_EDITOR} .CodeMirror`);
+
+    await runInGraphiql(
+      page,
+      `mutation { startRun(input: { name: "graphiql", imageSize: 16, channels: 1, nz: 8, ngf: 4, ndf: 4, batchSize: 4, iterations: 30, backend: CPU }) { id } }`,
+      "mutation",
+    );
+    const started = JSON.parse(await waitForResponse(page, '"id"')) as { data: { startRun: { id: string } } };
+    const runId = started.data.startRun.id;
+    await runInGraphiql(page, `subscription { runProgress(runId: "${runId}", after: 0) { iteration lossD lossG dX } }`, "subscription");
+    const last = JSON.parse(await waitForResponse(page, '"iteration": 30')) as { data: { runProgress: { iteration: number } } };
+    expect(last.data.runProgress.iteration).toBe(30);
+    await page.screenshot({ path: `${OUTPUT_DIR}graphiql-run-progress.png` });
+    expect(offHost).toEqual([]);
+    await page.close();
   });
 });

@@ -97,6 +97,18 @@ describe("a training run over GraphQL", () => {
     const checkpoint = await fetch(server.origin + stopped.checkpoints[0]!.downloadUrl);
     expect(checkpoint.status).toBe(200);
     expect(Buffer.from(await checkpoint.arrayBuffer()).subarray(0, 8).toString()).toBe("DCGANCK1");
+
+    // generate renders new images from that checkpoint, stored as a GENERATED sample
+    const generated = await server.gql<{ generate: { kind: string; iteration: number; url: string } }>(
+      `mutation ($id: ID!) { generate(checkpointId: $id, count: 10, seed: 3) { kind iteration url } }`,
+      { id: stopped.checkpoints[0]!.id },
+    );
+    expect(generated.data?.generate).toMatchObject({ kind: "GENERATED", iteration: stopped.iteration });
+    const grid = Buffer.from(await (await fetch(server.origin + generated.data!.generate.url)).arrayBuffer());
+    // PNG header: width and height at bytes 16-23; 10 images of 16 px -> 8 per row, 2 rows
+    expect([grid.readUInt32BE(16), grid.readUInt32BE(20)]).toEqual([8 * 18 + 2, 2 * 18 + 2]);
+    const badCount = await server.gql(`mutation ($id: ID!) { generate(checkpointId: $id, count: 0) { id } }`, { id: stopped.checkpoints[0]!.id });
+    expect(badCount.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "count" });
   });
 
   it("replays stored iterations after `after`, then continues live, each exactly once", async () => {

@@ -5,7 +5,8 @@ import { parseTrainConfig } from "../src/engine/config.js";
 import type { IterationMetrics } from "../src/engine/metrics.js";
 import { migrateDatabase } from "../src/server/store/migrate.js";
 import { Store } from "../src/server/store/store.js";
-import { NotFoundError, StoreInputError, type RunRecord } from "../src/server/store/types.js";
+import { InputError } from "../src/server/input-error.js";
+import { NotFoundError, type RunRecord } from "../src/server/store/types.js";
 import { freshDatabase } from "./store-helpers.js";
 
 const CONFIG = parseTrainConfig({ dataset: "synthetic", imageSize: 16, iterations: 100 });
@@ -147,7 +148,7 @@ describe("listRuns", () => {
     expect(next.runs.map((r) => r.id)).toEqual(everything.slice(2));
 
     expect((await store.listRuns({ first: 0 })).endCursor).toBeNull();
-    await expect(store.listRuns({ first: 2, after: "bogus" })).rejects.toBeInstanceOf(StoreInputError);
+    await expect(store.listRuns({ first: 2, after: "bogus" })).rejects.toBeInstanceOf(InputError);
     await expect(store.listRuns({ first: 2, after: Buffer.from('["x", 1]').toString("base64url") })).rejects.toThrow(/after/);
   });
 });
@@ -198,7 +199,7 @@ describe("metrics", () => {
     const window = await store.metrics(run.id, { from: 2_001, to: 3_000, maxPoints: 7 });
     expect(window.map((p) => p.iteration)).toEqual([2001, 2167, 2334, 2500, 2667, 2833, 3000]);
 
-    await expect(store.metrics(run.id, { maxPoints: 1 })).rejects.toBeInstanceOf(StoreInputError);
+    await expect(store.metrics(run.id, { maxPoints: 1 })).rejects.toBeInstanceOf(InputError);
   });
 
   it("downsamples iterations with gaps to at most maxPoints distinct rows", async () => {

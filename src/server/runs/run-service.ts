@@ -12,7 +12,7 @@ import type { Store } from "../store/store.js";
 import { type CheckpointRecord, FINISHED_STATUSES, type RunRecord, type RunStatus, type SampleRecord } from "../store/types.js";
 import { TrainingProcess } from "../training/training-process.js";
 import type { WorkerMessage } from "../training/protocol.js";
-import { InputError } from "./errors.js";
+import { InputError } from "../input-error.js";
 import { EventHub } from "./event-hub.js";
 import { MetricsBuffer } from "./metrics-buffer.js";
 

@@ -1,6 +1,6 @@
 // Opaque cursors for listing runs newest first. A cursor holds the last row's sort key
 // rather than its id alone, so paging keeps working when that row is deleted meanwhile.
-import { StoreInputError } from "./types.js";
+import { InputError } from "../input-error.js";
 
 export interface RunCursor {
   createdAt: Date;
@@ -19,7 +19,7 @@ export function decodeCursor(cursor: string): RunCursor {
     key = undefined;
   }
   if (!Array.isArray(key) || key.length !== 2 || !Number.isFinite(key[0]) || typeof key[1] !== "string") {
-    throw new StoreInputError("after", "not a cursor returned by listRuns");
+    throw new InputError("after", "not a cursor returned by listRuns");
   }
   return { createdAt: new Date(key[0] as number), id: key[1] };
 }

@@ -6,9 +6,9 @@ import { decodeCursor, encodeCursor } from "./cursor.js";
 import { Prisma, PrismaClient } from "./generated/client.js";
 import { evenlySpacedMetrics, insertMetrics } from "./metrics-sql.js";
 import { toCheckpoint, toRun, toSample } from "./rows.js";
+import { InputError } from "../input-error.js";
 import {
   NotFoundError,
-  StoreInputError,
   type CheckpointRecord,
   type MetricsRange,
   type NewCheckpoint,
@@ -69,7 +69,7 @@ export class Store {
 
   /** Newest first (createdAt, then id, descending); `after` is a previous page's endCursor. */
   async listRuns({ status, first, after }: { status?: RunStatus; first: number; after?: string }): Promise<RunPage> {
-    if (!Number.isInteger(first) || first < 0) throw new StoreInputError("first", "must be a non-negative integer");
+    if (!Number.isInteger(first) || first < 0) throw new InputError("first", "must be a non-negative integer");
     const cursor = after === undefined ? undefined : decodeCursor(after);
     const rows = await this.prisma.run.findMany({
       where: {
@@ -136,7 +136,7 @@ export class Store {
     const where = { runId, iteration: { gte: from, lte: to } };
     const all = () => this.prisma.metric.findMany({ where, omit: WITHOUT_RUN_ID, orderBy: { iteration: "asc" } });
     if (maxPoints === undefined) return all();
-    if (!Number.isInteger(maxPoints) || maxPoints < 2) throw new StoreInputError("maxPoints", "must be an integer of at least 2");
+    if (!Number.isInteger(maxPoints) || maxPoints < 2) throw new InputError("maxPoints", "must be an integer of at least 2");
     // Counting stops at maxPoints + 1: only "does it fit?" matters.
     if ((await this.prisma.metric.count({ where, take: maxPoints + 1 })) <= maxPoints) return all();
     const [first, last] = await Promise.all([

@@ -79,16 +79,6 @@ export interface SampleRecord {
 export type NewCheckpoint = Omit<CheckpointRecord, "id" | "createdAt">;
 export type NewSample = Omit<SampleRecord, "id" | "createdAt" | "checkpointId"> & { checkpointId?: string | null };
 
-/** An argument the store cannot use, e.g. a cursor it did not issue; names the argument. */
-export class StoreInputError extends Error {
-  constructor(
-    readonly field: string,
-    detail: string,
-  ) {
-    super(`${field}: ${detail}`);
-    this.name = "StoreInputError";
-  }
-}
 
 /** An update named a row that does not exist. */
 export class NotFoundError extends Error {

@@ -3,7 +3,7 @@ import { FINISHED_STATUSES, type RunRecord } from "../../store/types.js";
 import type { ProgressEvent } from "../../runs/run-service.js";
 import type { Context } from "../context.js";
 import { userInput } from "../errors.js";
-import { InputError } from "../../runs/errors.js";
+import { InputError } from "../../input-error.js";
 import { IterationMetrics } from "../types/iteration-metrics.js";
 import { Run } from "../types/run.js";
 

@@ -1,5 +1,5 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
-import { InputError } from "../../runs/errors.js";
+import { InputError } from "../../input-error.js";
 import type { Context } from "../context.js";
 import { RunStatus } from "../enums.js";
 import { userInput } from "../errors.js";

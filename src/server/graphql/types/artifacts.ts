@@ -2,8 +2,9 @@ import { Field, ID, Int, ObjectType } from "type-graphql";
 import type { CheckpointRecord, SampleRecord } from "../../store/types.js";
 import { SampleKind } from "../enums.js";
 
-@ObjectType({ description: "Everything needed to continue a run exactly: weights, optimizer states, RNG" })
-export class Checkpoint {
+/** What checkpoints and samples share: where in the run they were made. */
+@ObjectType()
+abstract class RunArtifact {
   @Field(() => ID)
   id!: string;
 
@@ -15,7 +16,10 @@ export class Checkpoint {
 
   @Field(() => Date)
   createdAt!: Date;
+}
 
+@ObjectType({ description: "Everything needed to continue a run exactly: weights, optimizer states, RNG" })
+export class Checkpoint extends RunArtifact {
   @Field(() => Int)
   bytes!: number;
 
@@ -28,21 +32,9 @@ export class Checkpoint {
 }
 
 @ObjectType({ description: "A PNG grid of images, 8 per row like torchvision's make_grid" })
-export class Sample {
-  @Field(() => ID)
-  id!: string;
-
-  @Field(() => Int)
-  iteration!: number;
-
-  @Field(() => Int)
-  epoch!: number;
-
+export class Sample extends RunArtifact {
   @Field(() => SampleKind)
   kind!: SampleKind;
-
-  @Field(() => Date)
-  createdAt!: Date;
 
   @Field(() => String, { description: "Where this server serves the PNG" })
   url!: string;
