@@ -1,6 +1,5 @@
 import { Command, InvalidArgumentError } from "commander";
 import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 
 export interface ServerSettings {
   host: string;
@@ -40,7 +39,8 @@ export function readSettings(argv: string[], env: NodeJS.ProcessEnv = process.en
     host: options.host,
     port: options.port,
     dataDir,
-    databaseUrl: options.databaseUrl ?? pathToFileURL(resolve(dataDir, "dcgan.db")).href.replace(/^file:\/\//, "file:"),
+    // Prisma's SQLite URLs take the path as is (a URL-encoded space would be taken literally).
+    databaseUrl: options.databaseUrl ?? `file:${resolve(dataDir, "dcgan.db")}`,
     maxConcurrentRuns: options.maxConcurrentRuns,
   };
 }

@@ -29,7 +29,12 @@ async function run(start: Extract<ServerMessage, { type: "start" }>): Promise<vo
         batchesPerEpoch: info.batchesPerEpoch,
       }),
     // Awaiting the send applies back-pressure: training never outruns the IPC channel.
-    onIteration: (metrics) => send({ type: "iteration", metrics }),
+    onIteration: (metrics) => {
+      // NaN cannot be stored (SQLite) or sent (GraphQL Float); a run producing it is lost anyway.
+      const broken = Object.entries(metrics).find(([, v]) => !Number.isFinite(v));
+      if (broken) throw new Error(`training diverged at iteration ${metrics.iteration}: ${broken[0]} is ${broken[1]}`);
+      return send({ type: "iteration", metrics });
+    },
     onSample: ({ kind, path, iteration, epoch, bytes }) => send({ type: "sample", kind, path, iteration, epoch, bytes }),
     onCheckpoint: ({ path, iteration, epoch, bytes }) => send({ type: "checkpoint", path, iteration, epoch, bytes }),
   });
