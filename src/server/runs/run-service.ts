@@ -221,7 +221,9 @@ export class RunService {
   private async launch(run: RunRecord): Promise<void> {
     const outDir = this.runDir(run.id);
     await mkdir(outDir, { recursive: true });
-    const checkpoint = this.resumeFrom.get(run.id);
+    // A queued run that has trained before continues from its chosen checkpoint, or
+    // (after a server restart forgot the choice) from its latest one.
+    const checkpoint = this.resumeFrom.get(run.id) ?? (await this.store.listCheckpoints(run.id)).at(-1);
     this.resumeFrom.delete(run.id);
     const process = new TrainingProcess({
       type: "start",
