@@ -3,6 +3,7 @@ import { pino } from "pino";
 import { afterAll } from "vitest";
 import WebSocket from "ws";
 import { startService, type Service } from "../src/server/service.js";
+import type { ServerSettings } from "../src/server/settings.js";
 import { tempDir } from "./helpers.js";
 import { freshDatabase } from "./store-helpers.js";
 
@@ -21,14 +22,19 @@ export interface GraphQLErrorBody {
 }
 
 /** A real server on an ephemeral port with its own SQLite file and data folder. */
-export async function startTestServer(maxConcurrentRuns = 1): Promise<TestServer> {
+export async function startTestServer(settings: Partial<ServerSettings> = {}): Promise<TestServer> {
   const dataDir = await tempDir();
   const service = await startService(
-    { host: "127.0.0.1", port: 0, dataDir, databaseUrl: await freshDatabase(), maxConcurrentRuns },
+    { host: "127.0.0.1", port: 0, dataDir, databaseUrl: await freshDatabase(), maxConcurrentRuns: 1, ...settings },
     pino({ level: "silent" }),
   );
   const origin = service.url.replace(/\/graphql$/, "");
-  const ws = createClient({ url: service.url.replace(/^http/, "ws"), webSocketImpl: WebSocket, lazy: true });
+  const ws = createClient({
+    url: service.url.replace(/^http/, "ws"),
+    webSocketImpl: WebSocket,
+    lazy: true,
+    connectionParams: settings.apiToken ? { authorization: `Bearer ${settings.apiToken}` } : undefined,
+  });
   afterAll(async () => {
     await ws.dispose();
     await service.close();
@@ -41,7 +47,7 @@ export async function startTestServer(maxConcurrentRuns = 1): Promise<TestServer
     gql: async (query, variables) => {
       const res = await fetch(service.url, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { "content-type": "application/json", ...(settings.apiToken ? { authorization: `Bearer ${settings.apiToken}` } : {}) },
         body: JSON.stringify({ query, variables }),
       });
       return (await res.json()) as never;

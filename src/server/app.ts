@@ -10,6 +10,7 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import type { Context } from "./graphql/context.js";
+import { bearerMatches, mutationsNeedToken } from "./http/auth.js";
 import { filesRouter } from "./http/files.js";
 import { graphiqlRouter } from "./http/graphiql.js";
 
@@ -32,13 +33,22 @@ export async function startHttpServer(options: {
   dataDir: string;
   host: string;
   port: number;
+  apiToken?: string;
   logger: Logger;
 }): Promise<HttpServer> {
-  const { schema, context, host, port, logger } = options;
+  const { schema, context, host, port, apiToken, logger } = options;
   const app = express();
   const server = createServer(app);
   const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH });
-  const wsCleanup = useServer({ schema, context: () => context }, wsServer);
+  const wsCleanup = useServer(
+    {
+      schema,
+      context: () => context,
+      // Returning false closes the socket with 4403 Forbidden.
+      onConnect: ({ connectionParams }) => !apiToken || bearerMatches(connectionParams?.authorization, apiToken),
+    },
+    wsServer,
+  );
   const apollo = new ApolloServer<Context>({
     schema,
     plugins: [
@@ -51,6 +61,7 @@ export async function startHttpServer(options: {
         }),
       },
       ApolloServerPluginLandingPageDisabled(),
+      ...(apiToken ? [mutationsNeedToken(apiToken)] : []),
     ],
   });
   await apollo.start();

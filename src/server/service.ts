@@ -3,6 +3,7 @@ import "reflect-metadata";
 import { mkdir } from "node:fs/promises";
 import type { Logger } from "pino";
 import { startHttpServer } from "./app.js";
+import { isLoopback } from "./http/auth.js";
 import { createSchema } from "./graphql/schema.js";
 import { RunService } from "./runs/run-service.js";
 import type { ServerSettings } from "./settings.js";
@@ -19,6 +20,12 @@ export interface Service {
 
 /** Migrates the database, recovers runs a previous process left, and starts serving. */
 export async function startService(settings: ServerSettings, logger: Logger): Promise<Service> {
+  if (!isLoopback(settings.host) && !settings.apiToken && !settings.allowInsecure) {
+    throw new Error(
+      `refusing to listen on ${settings.host} without API_TOKEN: anyone who can reach it could start runs. ` +
+        "Set API_TOKEN, or pass --allow-insecure (ALLOW_INSECURE=1) if the network is trusted.",
+    );
+  }
   await mkdir(settings.dataDir, { recursive: true });
   await migrateDatabase(settings.databaseUrl);
   const store = await Store.open(settings.databaseUrl);
@@ -30,6 +37,7 @@ export async function startService(settings: ServerSettings, logger: Logger): Pr
     dataDir: settings.dataDir,
     host: settings.host,
     port: settings.port,
+    apiToken: settings.apiToken,
     logger,
   });
   return {

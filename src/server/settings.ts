@@ -8,6 +8,10 @@ export interface ServerSettings {
   dataDir: string;
   databaseUrl: string;
   maxConcurrentRuns: number;
+  /** When set, mutations and WebSocket connections need `Bearer <apiToken>`. */
+  apiToken?: string;
+  /** Listen on a non-loopback address without a token anyway. */
+  allowInsecure?: boolean;
 }
 
 function integer(min: number) {
@@ -32,8 +36,9 @@ export function readSettings(argv: string[], env: NodeJS.ProcessEnv = process.en
       integer(1),
       env.MAX_CONCURRENT_RUNS ? integer(1)(env.MAX_CONCURRENT_RUNS) : 1,
     )
+    .option("--allow-insecure", "listen on a non-loopback address without API_TOKEN (ALLOW_INSECURE=1)", env.ALLOW_INSECURE === "1")
     .parse(argv, { from: "user" })
-    .opts<{ host: string; port: number; dataDir: string; databaseUrl?: string; maxConcurrentRuns: number }>();
+    .opts<{ host: string; port: number; dataDir: string; databaseUrl?: string; maxConcurrentRuns: number; allowInsecure: boolean }>();
   const dataDir = resolve(options.dataDir);
   return {
     host: options.host,
@@ -42,5 +47,8 @@ export function readSettings(argv: string[], env: NodeJS.ProcessEnv = process.en
     // Prisma's SQLite URLs take the path as is (a URL-encoded space would be taken literally).
     databaseUrl: options.databaseUrl ?? `file:${resolve(dataDir, "dcgan.db")}`,
     maxConcurrentRuns: options.maxConcurrentRuns,
+    // From the environment only: a flag would show the token in `ps`.
+    apiToken: env.API_TOKEN || undefined,
+    allowInsecure: options.allowInsecure,
   };
 }

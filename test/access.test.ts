@@ -1,0 +1,72 @@
+import { createClient } from "graphql-ws";
+import { pino } from "pino";
+import { describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { startService } from "../src/server/service.js";
+import { readSettings } from "../src/server/settings.js";
+import { tempDir } from "./helpers.js";
+import { startTestServer } from "./server-helpers.js";
+import { freshDatabase } from "./store-helpers.js";
+
+const TOKEN = "s3cret-token";
+const MUTATION = `mutation { startRun(input: { imageSize: 16, channels: 1, nz: 8, ngf: 4, ndf: 4, batchSize: 4, iterations: 1, backend: CPU }) { id } }`;
+
+async function post(url: string, query: string, authorization?: string) {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(authorization ? { authorization } : {}) },
+    body: JSON.stringify({ query }),
+  });
+  return { status: res.status, body: (await res.json()) as { data?: unknown; errors?: { extensions?: { code?: string } }[] } };
+}
+
+/** Connects over graphql-ws and resolves with the close code, or "acknowledged". */
+function connect(url: string, connectionParams?: Record<string, unknown>): Promise<number | "acknowledged"> {
+  return new Promise((resolve) => {
+    const client = createClient({
+      url,
+      webSocketImpl: WebSocket,
+      connectionParams,
+      retryAttempts: 0,
+      lazy: false,
+      // The close is the result here, reported through "closed": no console noise.
+      onNonLazyError: () => undefined,
+    });
+    client.on("connected", () => {
+      resolve("acknowledged");
+      void client.dispose();
+    });
+    client.on("closed", (event) => resolve((event as { code: number }).code));
+  });
+}
+
+describe("API token", () => {
+  it("is needed for mutations over HTTP, not for queries", async () => {
+    const server = await startTestServer({ apiToken: TOKEN });
+    const anonymous = await post(server.service.url, MUTATION);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.body.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    expect((await post(server.service.url, MUTATION, "Bearer wrong")).status).toBe(401);
+    const runs = await server.service.store.listRuns({ first: 10 });
+    expect(runs.runs).toHaveLength(0); // nothing was stored
+    expect((await post(server.service.url, MUTATION, `Bearer ${TOKEN}`)).body.data).toBeTruthy();
+    expect((await post(server.service.url, "{ runs(first: 5) { nodes { id } } }")).status).toBe(200);
+  });
+
+  it("is needed in connection_init for WebSocket connections: otherwise 4403", async () => {
+    const server = await startTestServer({ apiToken: TOKEN });
+    const url = server.service.url.replace(/^http/, "ws");
+    expect(await connect(url)).toBe(4403);
+    expect(await connect(url, { authorization: "Bearer wrong" })).toBe(4403);
+    expect(await connect(url, { authorization: `Bearer ${TOKEN}` })).toBe("acknowledged");
+  });
+
+  it("comes from the environment, and binding beyond loopback without one is refused unless allowed", async () => {
+    expect(readSettings([], { API_TOKEN: TOKEN }).apiToken).toBe(TOKEN);
+    expect(readSettings([], {}).host).toBe("127.0.0.1");
+    const settings = { host: "0.0.0.0", port: 0, dataDir: await tempDir(), databaseUrl: await freshDatabase(), maxConcurrentRuns: 1 };
+    await expect(startService(settings, pino({ level: "silent" }))).rejects.toThrow(/refusing to listen on 0\.0\.0\.0 without API_TOKEN/);
+    const allowed = await startService({ ...settings, allowInsecure: true }, pino({ level: "silent" }));
+    await allowed.close();
+  });
+});
