@@ -59,6 +59,7 @@ describe("API token", () => {
     expect(await connect(url)).toBe(4403);
     expect(await connect(url, { authorization: "Bearer wrong" })).toBe(4403);
     expect(await connect(url, { authorization: `Bearer ${TOKEN}` })).toBe("acknowledged");
+    expect(await connect(url, { Authorization: `Bearer ${TOKEN}` })).toBe("acknowledged"); // as GraphiQL sends it
   });
 
   it("comes from the environment, and binding beyond loopback without one is refused unless allowed", async () => {

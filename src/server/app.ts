@@ -45,7 +45,10 @@ export async function startHttpServer(options: {
       schema,
       context: () => context,
       // Returning false closes the socket with 4403 Forbidden.
-      onConnect: ({ connectionParams }) => !apiToken || bearerMatches(connectionParams?.authorization, apiToken),
+      // GraphiQL forwards its headers as connection params, as "Authorization".
+      onConnect: ({ connectionParams = {} }) =>
+        !apiToken ||
+        bearerMatches(Object.entries(connectionParams).find(([key]) => key.toLowerCase() === "authorization")?.[1], apiToken),
     },
     wsServer,
   );
