@@ -54,6 +54,8 @@ export async function startHttpServer(options: {
   );
   const apollo = new ApolloServer<Context>({
     schema,
+    // Stack traces tell attackers about the server; only a developer wants them.
+    includeStacktraceInErrorResponses: process.env.NODE_ENV === "development",
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: server }),
       {

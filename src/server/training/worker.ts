@@ -45,7 +45,7 @@ process.on("message", (message: ServerMessage) => {
   if (message.type === "stop") controller.abort();
   else if (message.type === "start") {
     run(message).then(
-      () => process.disconnect(),
+      () => process.exit(0),
       async (err: unknown) => {
         await send({ type: "failed", error: err instanceof Error ? err.message : String(err) }).catch(() => undefined);
         process.exit(1);
@@ -55,3 +55,5 @@ process.on("message", (message: ServerMessage) => {
 });
 // The server's own Ctrl-C reaches the whole process group: the server decides what stops.
 process.on("SIGINT", () => undefined);
+// The server died (e.g. SIGKILL): nobody would store what this run produces.
+process.on("disconnect", () => process.exit(1));
