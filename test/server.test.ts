@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -149,6 +150,22 @@ describe("a training run over GraphQL", () => {
     expect(deleted.data?.deleteRun).toBe(true);
     expect(existsSync(files)).toBe(false);
     expect(await run(first.id)).toBeNull();
+  });
+});
+
+describe("training process failures", () => {
+  it("a killed training process fails its run with a reason; the server goes on and the next queued run starts", async () => {
+    const doomed = await startRun({ ...TINY, name: "doomed", iterations: 100_000 });
+    const next = await startRun({ ...TINY, name: "next", iterations: 2 });
+    await collect<Progress>(server.ws, PROGRESS, { runId: doomed.id, after: 0 }, (events) => events.length >= 2);
+    // The training process is this test process's child running the worker module.
+    const pids = execFileSync("pgrep", ["-P", String(process.pid), "-f", "training/worker"], { encoding: "utf8" }).trim().split("\n");
+    expect(pids).toHaveLength(1);
+    process.kill(Number(pids[0]), "SIGKILL");
+    const failed = await waitForStatus(doomed.id, ["FAILED"]);
+    expect(failed.error).toMatch(/training process killed by SIGKILL/);
+    expect((await waitForStatus(next.id, ["COMPLETED", "FAILED"])).status).toBe("COMPLETED");
+    expect((await fetch(`${server.origin}/healthz`)).status).toBe(200);
   });
 });
 
