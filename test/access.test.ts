@@ -40,6 +40,22 @@ function connect(url: string, connectionParams?: Record<string, unknown>): Promi
   });
 }
 
+describe("CSRF prevention (Apollo's, kept on)", () => {
+  it("refuses requests a browser could send cross-site without a preflight", async () => {
+    const server = await startTestServer();
+    const simplePost = await fetch(server.service.url, {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: JSON.stringify({ query: MUTATION }),
+    });
+    expect(simplePost.status).toBe(400);
+    const simpleGet = await fetch(`${server.service.url}?query=${encodeURIComponent("{ runs(first: 1) { nodes { id } } }")}`);
+    expect(simpleGet.status).toBe(400);
+    expect(await simpleGet.text()).toMatch(/CSRF/);
+    expect((await server.service.store.listRuns({ first: 10 })).runs).toHaveLength(0);
+  });
+});
+
 describe("API token", () => {
   it("is needed for mutations over HTTP, not for queries", async () => {
     const server = await startTestServer({ apiToken: TOKEN });
@@ -65,7 +81,7 @@ describe("API token", () => {
   it("comes from the environment, and binding beyond loopback without one is refused unless allowed", async () => {
     expect(readSettings([], { API_TOKEN: TOKEN }).apiToken).toBe(TOKEN);
     expect(readSettings([], {}).host).toBe("127.0.0.1");
-    const settings = { host: "0.0.0.0", port: 0, dataDir: await tempDir(), databaseUrl: await freshDatabase(), maxConcurrentRuns: 1 };
+    const settings = { host: "0.0.0.0", port: 0, dataDir: await tempDir(), databaseUrl: await freshDatabase(), maxConcurrentRuns: 1, dataRoots: [] };
     await expect(startService(settings, pino({ level: "silent" }))).rejects.toThrow(/refusing to listen on 0\.0\.0\.0 without API_TOKEN/);
     const allowed = await startService({ ...settings, allowInsecure: true }, pino({ level: "silent" }));
     await allowed.close();

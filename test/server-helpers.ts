@@ -25,7 +25,15 @@ export interface GraphQLErrorBody {
 export async function startTestServer(settings: Partial<ServerSettings> = {}): Promise<TestServer> {
   const dataDir = await tempDir();
   const service = await startService(
-    { host: "127.0.0.1", port: 0, dataDir, databaseUrl: await freshDatabase(), maxConcurrentRuns: 1, ...settings },
+    {
+      host: "127.0.0.1",
+      port: 0,
+      dataDir,
+      databaseUrl: await freshDatabase(),
+      maxConcurrentRuns: 1,
+      dataRoots: [dataDir, "/usr/share/datasets"],
+      ...settings,
+    },
     pino({ level: "silent" }),
   );
   const origin = service.url.replace(/\/graphql$/, "");

@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readFile, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { schemaSdl } from "../src/server/graphql/emit-schema.js";
@@ -185,6 +185,26 @@ describe("bad input", () => {
     expect(res.errors?.[0]?.message).toContain(field);
     const after = await server.gql<{ runs: { nodes: { id: string }[] } }>(`{ runs(first: 100) { nodes { id } } }`);
     expect(after.data?.runs.nodes).toEqual(before.data?.runs.nodes);
+  });
+
+  it("confines dataset paths to the data roots, symlinks followed, revealing nothing outside", async () => {
+    const message = async (path: string) => {
+      const res = await server.gql(`mutation ($input: StartRunInput!) { startRun(input: $input) { id } }`, {
+        input: { ...TINY, dataset: { kind: "IMAGE_FOLDER", path } },
+      });
+      expect(res.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "dataset.path" });
+      return res.errors![0]!.message;
+    };
+    // An existing folder and a missing one outside the roots get the same answer.
+    const outside = await message("/etc");
+    expect(outside).toMatch(/must be inside one of the data roots/);
+    expect(await message("/no/such/folder")).toBe(outside);
+    expect(await message(join(server.dataDir, "..", "..", "etc"))).toBe(outside);
+    // A symlink inside a root that points outside is refused the same way.
+    await symlink("/etc", join(server.dataDir, "escape"));
+    expect(await message(join(server.dataDir, "escape"))).toBe(outside);
+    // Inside a root, a missing folder may say so.
+    expect(await message(join(server.dataDir, "missing"))).toMatch(/does not exist/);
   });
 
   it("rejects actions that do not fit a run's status, and unknown ids", async () => {

@@ -29,7 +29,13 @@ export async function startService(settings: ServerSettings, logger: Logger): Pr
   await mkdir(settings.dataDir, { recursive: true });
   await migrateDatabase(settings.databaseUrl);
   const store = await Store.open(settings.databaseUrl);
-  const runs = new RunService({ store, dataDir: settings.dataDir, maxConcurrentRuns: settings.maxConcurrentRuns, logger });
+  const runs = new RunService({
+    store,
+    dataDir: settings.dataDir,
+    dataRoots: settings.dataRoots,
+    maxConcurrentRuns: settings.maxConcurrentRuns,
+    logger,
+  });
   await runs.recover();
   const http = await startHttpServer({
     schema: await createSchema(),

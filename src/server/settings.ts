@@ -12,6 +12,8 @@ export interface ServerSettings {
   apiToken?: string;
   /** Listen on a non-loopback address without a token anyway. */
   allowInsecure?: boolean;
+  /** Folders dataset paths must resolve into (symlinks followed). */
+  dataRoots: string[];
 }
 
 function integer(min: number) {
@@ -36,9 +38,14 @@ export function readSettings(argv: string[], env: NodeJS.ProcessEnv = process.en
       integer(1),
       env.MAX_CONCURRENT_RUNS ? integer(1)(env.MAX_CONCURRENT_RUNS) : 1,
     )
+    .option(
+      "--data-roots <dirs>",
+      "colon-separated folders that dataset paths must lie in (DATA_ROOTS; default: <data-dir>:/usr/share/datasets)",
+      env.DATA_ROOTS,
+    )
     .option("--allow-insecure", "listen on a non-loopback address without API_TOKEN (ALLOW_INSECURE=1)", env.ALLOW_INSECURE === "1")
     .parse(argv, { from: "user" })
-    .opts<{ host: string; port: number; dataDir: string; databaseUrl?: string; maxConcurrentRuns: number; allowInsecure: boolean }>();
+    .opts<{ host: string; port: number; dataDir: string; databaseUrl?: string; maxConcurrentRuns: number; allowInsecure: boolean; dataRoots?: string }>();
   const dataDir = resolve(options.dataDir);
   return {
     host: options.host,
@@ -50,5 +57,6 @@ export function readSettings(argv: string[], env: NodeJS.ProcessEnv = process.en
     // From the environment only: a flag would show the token in `ps`.
     apiToken: env.API_TOKEN || undefined,
     allowInsecure: options.allowInsecure,
+    dataRoots: (options.dataRoots ?? `${dataDir}:/usr/share/datasets`).split(":").filter(Boolean).map((d) => resolve(d)),
   };
 }

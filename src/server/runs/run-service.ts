@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdir, rm, stat } from "node:fs/promises";
+import { mkdir, realpath, rm, stat } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -19,6 +19,8 @@ import { MetricsBuffer } from "./metrics-buffer.js";
 export interface RunServiceOptions {
   store: Store;
   dataDir: string;
+  /** Folders dataset paths must resolve into. */
+  dataRoots: string[];
   maxConcurrentRuns: number;
   logger: Logger;
 }
@@ -185,6 +187,7 @@ export class RunService {
       if (err instanceof ConfigError) throw new InputError(err.field === "dataPath" ? "dataset.path" : err.field, err.detail);
       throw err;
     }
+    if (config.dataPath !== undefined) config = { ...config, dataPath: await this.confine(config.dataPath) };
     try {
       const dataset = await openDataset({ kind: config.dataset, path: config.dataPath, imageSize: config.imageSize, channels: config.channels, seed: config.seed });
       if (config.channels === undefined) config = { ...config, channels: dataset.channels };
@@ -197,6 +200,24 @@ export class RunService {
       if (!status?.available) throw new InputError("backend", `${config.backend} is not available here: ${status?.detail ?? "unknown"}`);
     }
     return config;
+  }
+
+  /**
+   * The dataset path with symlinks resolved, if it lies inside a data root. Outside,
+   * the refusal is the same whether the path exists or not, so it reveals nothing.
+   */
+  private async confine(path: string): Promise<string> {
+    const refuse = () =>
+      new InputError("dataset.path", `must be inside one of the data roots (${this.options.dataRoots.join(", ")})`);
+    const inRoots = (p: string) => this.options.dataRoots.some((root) => p === root || p.startsWith(`${root}/`));
+    const lexical = resolve(path);
+    if (!inRoots(lexical)) throw refuse();
+    const real = await realpath(lexical).catch(() => undefined);
+    if (real === undefined) throw new InputError("dataset.path", `${path} does not exist`);
+    // Roots may themselves be symlinks: compare against their real paths too.
+    const realRoots = await Promise.all(this.options.dataRoots.map((root) => realpath(root).catch(() => root)));
+    if (!inRoots(real) && !realRoots.some((root) => real === root || real.startsWith(`${root}/`))) throw refuse();
+    return real;
   }
 
   private async get(id: string): Promise<RunRecord> {
