@@ -51,11 +51,8 @@ async function waitForStatus(id: string, statuses: string[]): Promise<RunData> {
     variables: { id },
   });
   try {
-    // Subscribed first, then read: a change in between arrives as an event.
-    const first = updates.next();
-    const current = await run(id);
-    if (statuses.includes(current.status)) return current;
-    for (let next = await first; !next.done; next = await updates.next()) {
+    // The subscription starts with the run's current state, then each change.
+    for (let next = await updates.next(); !next.done; next = await updates.next()) {
       const update = next.value.data!.runUpdated;
       if (statuses.includes(update.status)) return update;
     }

@@ -43,6 +43,24 @@ async function* progressStream({ runId, after }: ProgressArgs, { runs, store }: 
   }
 }
 
+/**
+ * A run's updates, starting with its current state: a client that subscribes and then
+ * waits for a status cannot miss a change made while its subscription was being set up.
+ */
+async function* runUpdates(runId: string | undefined, { runs, store }: Context): AsyncGenerator<RunRecord> {
+  const live = runs.updates.subscribe(runId ?? "*");
+  try {
+    if (runId !== undefined) {
+      const current = await store.getRun(runId);
+      if (!current) throw new InputError("runId", `no run ${runId}`);
+      yield current;
+    }
+    yield* live;
+  } finally {
+    await live.return();
+  }
+}
+
 @Resolver()
 export class ProgressResolver {
   @Subscription(() => IterationMetrics, {
@@ -58,8 +76,8 @@ export class ProgressResolver {
   }
 
   @Subscription(() => Run, {
-    description: "Status changes, new samples and checkpoints of one run, or of every run",
-    subscribe: ({ args, context }) => (context as Context).runs.updates.subscribe((args as { runId?: string }).runId ?? "*"),
+    description: "One run's current state, then its status changes, new samples and checkpoints; or every run's changes",
+    subscribe: ({ args, context }) => userInput(async () => runUpdates((args as { runId?: string | null }).runId ?? undefined, context as Context)),
   })
   runUpdated(@Root() run: RunRecord, @Arg("runId", () => ID, { nullable: true }) _runId?: string): Run {
     return Run.from(run);
