@@ -211,6 +211,10 @@ describe("bad input", () => {
     expect(stop.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "id" });
     const unknown = await server.gql(`mutation { resumeRun(id: "nope") { id } }`);
     expect(unknown.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "id" });
+    // Subscribing to an unknown run fails the same way, over WebSocket.
+    const stream = server.ws.iterate({ query: `subscription { runProgress(runId: "nope") { iteration } }` });
+    expect((await stream.next()).value).toMatchObject({ errors: [{ extensions: { code: "BAD_USER_INPUT", field: "runId" } }] });
+    await stream.return?.();
   });
 });
 

@@ -61,11 +61,20 @@ async function* runUpdates(runId: string | undefined, { runs, store }: Context):
   }
 }
 
+async function existingRun(runId: string, { store }: Context): Promise<void> {
+  if (!(await store.getRun(runId))) throw new InputError("runId", `no run ${runId}`);
+}
+
 @Resolver()
 export class ProgressResolver {
   @Subscription(() => IterationMetrics, {
     description: "Every training iteration of a run (Loss_D, Loss_G, D(x), D(G(z))); `after` replays stored ones first",
-    subscribe: ({ args, context }) => userInput(async () => progressStream(args as ProgressArgs, context as Context)),
+    subscribe: ({ args, context }) =>
+      userInput(async () => {
+        // Checked before the stream starts, so the client gets BAD_USER_INPUT, not a stream error.
+        await existingRun((args as ProgressArgs).runId, context as Context);
+        return progressStream(args as ProgressArgs, context as Context);
+      }),
   })
   runProgress(
     @Root() event: ProgressEvent,
@@ -77,7 +86,12 @@ export class ProgressResolver {
 
   @Subscription(() => Run, {
     description: "One run's current state, then its status changes, new samples and checkpoints; or every run's changes",
-    subscribe: ({ args, context }) => userInput(async () => runUpdates((args as { runId?: string | null }).runId ?? undefined, context as Context)),
+    subscribe: ({ args, context }) =>
+      userInput(async () => {
+        const runId = (args as { runId?: string | null }).runId ?? undefined;
+        if (runId !== undefined) await existingRun(runId, context as Context);
+        return runUpdates(runId, context as Context);
+      }),
   })
   runUpdated(@Root() run: RunRecord, @Arg("runId", () => ID, { nullable: true }) _runId?: string): Run {
     return Run.from(run);
