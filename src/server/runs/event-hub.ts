@@ -26,10 +26,6 @@ export class EventHub<T> {
     set.add(subscription);
     return subscription;
   }
-
-  subscriberCount(key: string): number {
-    return this.subscribers.get(key)?.size ?? 0;
-  }
 }
 
 export class Subscription<T> implements AsyncIterableIterator<T> {

@@ -4,7 +4,7 @@ import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { Logger } from "pino";
-import { backendReport, type BackendStatus } from "../../engine/backends/index.js";
+import { backendReport, type BackendStatus, probeBackend } from "../../engine/backends/index.js";
 import { ConfigError, DEFAULT_FASHION_MNIST_PATH, parseTrainConfig, type TrainConfig, type TrainConfigInput } from "../../engine/config.js";
 import { DatasetError, openDataset } from "../../engine/data/index.js";
 import type { IterationMetrics } from "../../engine/metrics.js";
@@ -145,10 +145,6 @@ export class RunService {
     return [...byIteration.values()].sort((a, b) => a.iteration - b.iteration);
   }
 
-  isActive(runId: string): boolean {
-    return this.active.has(runId);
-  }
-
   activeRunIds(): string[] {
     return [...this.active.keys()];
   }
@@ -196,8 +192,9 @@ export class RunService {
       throw err;
     }
     if (config.backend !== "auto") {
-      const status = (await backendReport()).find((b) => b.name === config.backend);
-      if (!status?.available) throw new InputError("backend", `${config.backend} is not available here: ${status?.detail ?? "unknown"}`);
+      // Only the requested backend is probed, not the whole report.
+      const status = await probeBackend(config.backend);
+      if (!status.available) throw new InputError("backend", `${config.backend} is not available here: ${status.detail}`);
     }
     return config;
   }

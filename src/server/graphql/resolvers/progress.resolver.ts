@@ -22,9 +22,9 @@ async function* progressStream({ runId, after }: ProgressArgs, { runs, store }: 
   // Subscribe before reading the status: a run that finishes in between still ends the stream.
   const live = runs.progress.subscribe(runId);
   try {
+    // Existence was checked before the stream started; a run deleted since has finished too.
     const run = await store.getRun(runId);
-    if (!run) throw new InputError("runId", `no run ${runId}`);
-    if (FINISHED_STATUSES.includes(run.status)) live.end();
+    if (!run || FINISHED_STATUSES.includes(run.status)) live.end();
     let last = after ?? Number.POSITIVE_INFINITY;
     if (after !== undefined && after !== null) {
       for (const m of await runs.storedProgress(runId, after)) {
@@ -52,8 +52,7 @@ async function* runUpdates(runId: string | undefined, { runs, store }: Context):
   try {
     if (runId !== undefined) {
       const current = await store.getRun(runId);
-      if (!current) throw new InputError("runId", `no run ${runId}`);
-      yield current;
+      if (current) yield current;
     }
     yield* live;
   } finally {
