@@ -3,7 +3,7 @@ import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { startService } from "../src/server/service.js";
-import { readSettings } from "../src/server/settings.js";
+import { DEFAULT_LIMITS, readSettings } from "../src/server/settings.js";
 import { tempDir } from "./helpers.js";
 import { startTestServer } from "./server-helpers.js";
 import { freshDatabase } from "./store-helpers.js";
@@ -81,7 +81,7 @@ describe("API token", () => {
   it("comes from the environment, and binding beyond loopback without one is refused unless allowed", async () => {
     expect(readSettings([], { API_TOKEN: TOKEN }).apiToken).toBe(TOKEN);
     expect(readSettings([], {}).host).toBe("127.0.0.1");
-    const settings = { host: "0.0.0.0", port: 0, dataDir: await tempDir(), databaseUrl: await freshDatabase(), maxConcurrentRuns: 1, dataRoots: [] };
+    const settings = { host: "0.0.0.0", port: 0, dataDir: await tempDir(), databaseUrl: await freshDatabase(), maxConcurrentRuns: 1, dataRoots: [], allowedOrigins: [], limits: DEFAULT_LIMITS };
     await expect(startService(settings, pino({ level: "silent" }))).rejects.toThrow(/refusing to listen on 0\.0\.0\.0 without API_TOKEN/);
     const allowed = await startService({ ...settings, allowInsecure: true }, pino({ level: "silent" }));
     await allowed.close();

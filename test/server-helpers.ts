@@ -3,7 +3,7 @@ import { pino } from "pino";
 import { afterAll } from "vitest";
 import WebSocket from "ws";
 import { startService, type Service } from "../src/server/service.js";
-import type { ServerSettings } from "../src/server/settings.js";
+import { DEFAULT_LIMITS, type ServerSettings, type ServiceLimits } from "../src/server/settings.js";
 import { tempDir } from "./helpers.js";
 import { freshDatabase } from "./store-helpers.js";
 
@@ -22,7 +22,9 @@ export interface GraphQLErrorBody {
 }
 
 /** A real server on an ephemeral port with its own SQLite file and data folder. */
-export async function startTestServer(settings: Partial<ServerSettings> = {}): Promise<TestServer> {
+export async function startTestServer(
+  settings: Partial<Omit<ServerSettings, "limits">> & { limits?: Partial<ServiceLimits> } = {},
+): Promise<TestServer> {
   const dataDir = await tempDir();
   const service = await startService(
     {
@@ -32,7 +34,9 @@ export async function startTestServer(settings: Partial<ServerSettings> = {}): P
       databaseUrl: await freshDatabase(),
       maxConcurrentRuns: 1,
       dataRoots: [dataDir, "/usr/share/datasets"],
+      allowedOrigins: [],
       ...settings,
+      limits: { ...DEFAULT_LIMITS, ...settings.limits },
     },
     pino({ level: "silent" }),
   );

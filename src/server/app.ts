@@ -4,15 +4,17 @@ import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHt
 import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
 import type { GraphQLSchema } from "graphql";
-import { useServer } from "graphql-ws/use/ws";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
-import { WebSocketServer } from "ws";
 import type { Context } from "./graphql/context.js";
-import { bearerMatches, mutationsNeedToken } from "./http/auth.js";
+import { operationLimits } from "./graphql/limits.js";
+import { formatForClient } from "./graphql/mask-errors.js";
+import { mutationsNeedToken } from "./http/auth.js";
 import { filesRouter } from "./http/files.js";
 import { graphiqlRouter } from "./http/graphiql.js";
+import { jsonErrors } from "./http/json-errors.js";
+import { serveSubscriptions } from "./ws/subscriptions-server.js";
 
 export const GRAPHQL_PATH = "/graphql";
 
@@ -34,38 +36,29 @@ export async function startHttpServer(options: {
   host: string;
   port: number;
   apiToken?: string;
+  allowedOrigins: string[];
   logger: Logger;
 }): Promise<HttpServer> {
   const { schema, context, host, port, apiToken, logger } = options;
   const app = express();
   const server = createServer(app);
-  const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH });
-  const wsCleanup = useServer(
-    {
-      schema,
-      context: () => context,
-      // Returning false closes the socket with 4403 Forbidden.
-      // GraphiQL forwards its headers as connection params, as "Authorization".
-      onConnect: ({ connectionParams = {} }) =>
-        !apiToken ||
-        bearerMatches(Object.entries(connectionParams).find(([key]) => key.toLowerCase() === "authorization")?.[1], apiToken),
-    },
-    wsServer,
-  );
+  const subscriptions = serveSubscriptions({ server, path: GRAPHQL_PATH, schema, context, apiToken, allowedOrigins: options.allowedOrigins, logger });
   const apollo = new ApolloServer<Context>({
     schema,
     // Stack traces tell attackers about the server; only a developer wants them.
     includeStacktraceInErrorResponses: process.env.NODE_ENV === "development",
+    formatError: (formatted, error) => formatForClient(formatted, error, logger),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: server }),
       {
         serverWillStart: async () => ({
           drainServer: async () => {
-            await wsCleanup.dispose();
+            await subscriptions.dispose();
           },
         }),
       },
       ApolloServerPluginLandingPageDisabled(),
+      operationLimits(context.limits),
       ...(apiToken ? [mutationsNeedToken(apiToken)] : []),
     ],
   });
@@ -74,7 +67,18 @@ export async function startHttpServer(options: {
   app.get("/healthz", (_req, res) => void res.json({ ok: true }));
   app.use(filesRouter(context.store, options.dataDir));
   app.use(graphiqlRouter({ endpoint: GRAPHQL_PATH }));
-  app.use(GRAPHQL_PATH, express.json({ limit: "1mb" }), expressMiddleware(apollo, { context: async () => context }));
+  app.use(
+    GRAPHQL_PATH,
+    express.json({ limit: context.limits.maxBodyBytes }),
+    // Express 5 leaves the body unset when there is none (a GET, another content type);
+    // Apollo then answers with a CSRF or "missing query" error rather than a 500.
+    (req, _res, next) => {
+      req.body ??= {};
+      next();
+    },
+    expressMiddleware(apollo, { context: async () => context }),
+  );
+  app.use(jsonErrors(logger));
 
   await new Promise<void>((resolve) => server.listen(port, host, resolve));
   const address = server.address() as AddressInfo;

@@ -34,16 +34,18 @@ export async function startService(settings: ServerSettings, logger: Logger): Pr
     dataDir: settings.dataDir,
     dataRoots: settings.dataRoots,
     maxConcurrentRuns: settings.maxConcurrentRuns,
+    limits: settings.limits,
     logger,
   });
   await runs.recover();
   const http = await startHttpServer({
     schema: await createSchema(),
-    context: { runs, store },
+    context: { runs, store, limits: settings.limits },
     dataDir: settings.dataDir,
     host: settings.host,
     port: settings.port,
     apiToken: settings.apiToken,
+    allowedOrigins: settings.allowedOrigins,
     logger,
   });
   return {

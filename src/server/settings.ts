@@ -1,5 +1,26 @@
 import { Command, InvalidArgumentError } from "commander";
+import { totalmem } from "node:os";
 import { resolve } from "node:path";
+
+/** Bounds on what one client can ask of the server; each has a flag and an environment variable. */
+export interface ServiceLimits {
+  maxQueryDepth: number;
+  /** Estimated cost: fields, times the page size or points of the lists they are in. */
+  maxQueryCost: number;
+  /** Largest `first` of runs. */
+  maxPageSize: number;
+  /** Largest `maxPoints` of a run's metrics. */
+  maxMetricPoints: number;
+  maxBodyBytes: number;
+  /** Operations running at once on one WebSocket connection. */
+  maxOperationsPerConnection: number;
+  /** WebSocket connections open at once from one client address. */
+  maxConnectionsPerAddress: number;
+  /** Events a subscriber may leave unread before its stream ends (SUBSCRIBER_TOO_SLOW). */
+  subscriberBuffer: number;
+  /** Runs whose estimated tensor memory exceeds this are refused. */
+  memoryBudgetMb: number;
+}
 
 export interface ServerSettings {
   host: string;
@@ -14,7 +35,43 @@ export interface ServerSettings {
   allowInsecure?: boolean;
   /** Folders dataset paths must resolve into (symlinks followed). */
   dataRoots: string[];
+  /** Origins (besides the server's own) whose pages may open WebSockets; "*" for any. */
+  allowedOrigins: string[];
+  limits: ServiceLimits;
 }
+
+const LIMITS: { key: keyof ServiceLimits; flag: string; env: string; help: string; fallback: number }[] = [
+  { key: "maxQueryDepth", flag: "max-query-depth", env: "MAX_QUERY_DEPTH", help: "deepest selection set", fallback: 12 },
+  { key: "maxQueryCost", flag: "max-query-cost", env: "MAX_QUERY_COST", help: "estimated cost of one operation", fallback: 200_000 },
+  { key: "maxPageSize", flag: "max-page-size", env: "MAX_PAGE_SIZE", help: "largest runs(first:)", fallback: 100 },
+  { key: "maxMetricPoints", flag: "max-metric-points", env: "MAX_METRIC_POINTS", help: "largest metrics(maxPoints:)", fallback: 10_000 },
+  { key: "maxBodyBytes", flag: "max-body-bytes", env: "MAX_BODY_BYTES", help: "largest HTTP request body", fallback: 1024 * 1024 },
+  {
+    key: "maxOperationsPerConnection",
+    flag: "max-operations-per-connection",
+    env: "MAX_OPERATIONS_PER_CONNECTION",
+    help: "operations at once on one WebSocket",
+    fallback: 100,
+  },
+  {
+    key: "maxConnectionsPerAddress",
+    flag: "max-connections-per-address",
+    env: "MAX_CONNECTIONS_PER_ADDRESS",
+    help: "WebSockets at once from one client address",
+    fallback: 256,
+  },
+  { key: "subscriberBuffer", flag: "subscriber-buffer", env: "SUBSCRIBER_BUFFER", help: "unread events before a slow subscriber is dropped", fallback: 2000 },
+  {
+    key: "memoryBudgetMb",
+    flag: "memory-budget-mb",
+    env: "MEMORY_BUDGET_MB",
+    help: "refuse runs estimated to need more tensor memory (default: half the RAM)",
+    fallback: Math.floor(totalmem() / 2 / 2 ** 20),
+  },
+];
+
+/** The limits when no flag or variable sets them. */
+export const DEFAULT_LIMITS = Object.fromEntries(LIMITS.map((l) => [l.key, l.fallback])) as unknown as ServiceLimits;
 
 function integer(min: number) {
   return (value: string) => {
@@ -26,26 +83,45 @@ function integer(min: number) {
 
 /** Flags win over environment variables, which win over the defaults. */
 export function readSettings(argv: string[], env: NodeJS.ProcessEnv = process.env): ServerSettings {
-  const options = new Command("dcgan-server")
+  const fromEnv = (name: string, min: number, fallback: number) => (env[name] ? integer(min)(env[name]) : fallback);
+  const command = new Command("dcgan-server")
     .description("GraphQL service that trains DCGANs")
     .option("--host <host>", "address to bind (HOST)", env.HOST ?? "127.0.0.1")
-    .option("--port <port>", "port, 0 for any free one (PORT)", integer(0), env.PORT ? integer(0)(env.PORT) : 4000)
+    .option("--port <port>", "port, 0 for any free one (PORT)", integer(0), fromEnv("PORT", 0, 4000))
     .option("--data-dir <dir>", "folder for the database, checkpoints and samples (DATA_DIR)", env.DATA_DIR ?? "data")
     .option("--database-url <url>", "SQLite database (DATABASE_URL; default: file:<data-dir>/dcgan.db)", env.DATABASE_URL)
     .option(
       "--max-concurrent-runs <n>",
       "runs that train at once; others wait QUEUED (MAX_CONCURRENT_RUNS)",
       integer(1),
-      env.MAX_CONCURRENT_RUNS ? integer(1)(env.MAX_CONCURRENT_RUNS) : 1,
+      fromEnv("MAX_CONCURRENT_RUNS", 1, 1),
     )
     .option(
       "--data-roots <dirs>",
       "colon-separated folders that dataset paths must lie in (DATA_ROOTS; default: <data-dir>:/usr/share/datasets)",
       env.DATA_ROOTS,
     )
-    .option("--allow-insecure", "listen on a non-loopback address without API_TOKEN (ALLOW_INSECURE=1)", env.ALLOW_INSECURE === "1")
-    .parse(argv, { from: "user" })
-    .opts<{ host: string; port: number; dataDir: string; databaseUrl?: string; maxConcurrentRuns: number; allowInsecure: boolean; dataRoots?: string }>();
+    .option(
+      "--allowed-origins <origins>",
+      "comma-separated origins, besides the server's own, whose pages may open WebSockets; * for any (ALLOWED_ORIGINS)",
+      env.ALLOWED_ORIGINS ?? "",
+    )
+    .option("--allow-insecure", "listen on a non-loopback address without API_TOKEN (ALLOW_INSECURE=1)", env.ALLOW_INSECURE === "1");
+  for (const limit of LIMITS) {
+    command.option(`--${limit.flag} <n>`, `${limit.help} (${limit.env})`, integer(1), fromEnv(limit.env, 1, limit.fallback));
+  }
+  const options = command.parse(argv, { from: "user" }).opts<
+    {
+      host: string;
+      port: number;
+      dataDir: string;
+      databaseUrl?: string;
+      maxConcurrentRuns: number;
+      allowInsecure: boolean;
+      dataRoots?: string;
+      allowedOrigins: string;
+    } & ServiceLimits
+  >();
   const dataDir = resolve(options.dataDir);
   return {
     host: options.host,
@@ -58,5 +134,7 @@ export function readSettings(argv: string[], env: NodeJS.ProcessEnv = process.en
     apiToken: env.API_TOKEN || undefined,
     allowInsecure: options.allowInsecure,
     dataRoots: (options.dataRoots ?? `${dataDir}:/usr/share/datasets`).split(":").filter(Boolean).map((d) => resolve(d)),
+    allowedOrigins: options.allowedOrigins.split(",").map((o) => o.trim()).filter(Boolean),
+    limits: Object.fromEntries(LIMITS.map((l) => [l.key, options[l.key]])) as unknown as ServiceLimits,
   };
 }

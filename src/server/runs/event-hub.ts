@@ -1,10 +1,22 @@
+/** Thrown by a subscription whose reader fell more than its buffer's bound behind. */
+export class SubscriberTooSlowError extends Error {
+  constructor(readonly bound: number) {
+    super(`more than ${bound} events waited for this subscriber`);
+    this.name = "SubscriberTooSlowError";
+  }
+}
+
 /**
  * In-process publish/subscribe by key. Unlike a lazily started async iterator, a
  * subscription buffers from the moment `subscribe` returns, so a subscriber that
  * first reads history and then goes live cannot miss what was published between.
+ * Each buffer is bounded: a reader that falls behind is dropped, not the publisher slowed.
  */
 export class EventHub<T> {
   private readonly subscribers = new Map<string, Set<Subscription<T>>>();
+
+  /** @param bound events a subscription may hold unread before it fails with SubscriberTooSlowError */
+  constructor(private readonly bound: number) {}
 
   publish(key: string, event: T): void {
     for (const s of this.subscribers.get(key) ?? []) s.push(event);
@@ -19,7 +31,7 @@ export class EventHub<T> {
   subscribe(key: string): Subscription<T> {
     const set = this.subscribers.get(key) ?? new Set();
     this.subscribers.set(key, set);
-    const subscription = new Subscription<T>(() => {
+    const subscription = new Subscription<T>(this.bound, () => {
       set.delete(subscription);
       if (set.size === 0 && this.subscribers.get(key) === set) this.subscribers.delete(key);
     });
@@ -32,8 +44,13 @@ export class Subscription<T> implements AsyncIterableIterator<T> {
   private readonly queue: T[] = [];
   private waiting?: (result: IteratorResult<T>) => void;
   private ended = false;
+  /** Set when the buffer overflowed; the next read throws it, once. */
+  private failure?: SubscriberTooSlowError;
 
-  constructor(private readonly onClose: () => void) {}
+  constructor(
+    private readonly bound: number,
+    private readonly onClose: () => void,
+  ) {}
 
   push(event: T): void {
     if (this.ended) return;
@@ -41,6 +58,11 @@ export class Subscription<T> implements AsyncIterableIterator<T> {
       const resolve = this.waiting;
       this.waiting = undefined;
       resolve({ value: event, done: false });
+    } else if (this.queue.length >= this.bound) {
+      // Dropping what is buffered frees the memory now; the reader learns where it stood.
+      this.queue.length = 0;
+      this.failure = new SubscriberTooSlowError(this.bound);
+      this.end();
     } else this.queue.push(event);
   }
 
@@ -54,12 +76,18 @@ export class Subscription<T> implements AsyncIterableIterator<T> {
 
   next(): Promise<IteratorResult<T>> {
     if (this.queue.length > 0) return Promise.resolve({ value: this.queue.shift()!, done: false });
+    if (this.failure) {
+      const failure = this.failure;
+      this.failure = undefined;
+      return Promise.reject(failure);
+    }
     if (this.ended) return Promise.resolve({ value: undefined, done: true });
     return new Promise((resolve) => (this.waiting = resolve));
   }
 
   return(): Promise<IteratorResult<T>> {
     this.queue.length = 0;
+    this.failure = undefined;
     this.end();
     return Promise.resolve({ value: undefined, done: true });
   }

@@ -7,12 +7,14 @@ import type { Logger } from "pino";
 import { backendReport, type BackendStatus, probeBackend } from "../../engine/backends/index.js";
 import { ConfigError, DEFAULT_FASHION_MNIST_PATH, parseTrainConfig, type TrainConfig, type TrainConfigInput } from "../../engine/config.js";
 import { DatasetError, openDataset } from "../../engine/data/index.js";
+import { estimateTrainingBytes } from "../../engine/memory.js";
 import type { IterationMetrics } from "../../engine/metrics.js";
 import type { Store } from "../store/store.js";
 import { type CheckpointRecord, FINISHED_STATUSES, type RunRecord, type RunStatus, type SampleRecord } from "../store/types.js";
 import { TrainingProcess } from "../training/training-process.js";
 import type { WorkerMessage } from "../training/protocol.js";
 import { InputError } from "../input-error.js";
+import type { ServiceLimits } from "../settings.js";
 import { EventHub } from "./event-hub.js";
 import { MetricsBuffer } from "./metrics-buffer.js";
 
@@ -22,6 +24,7 @@ export interface RunServiceOptions {
   /** Folders dataset paths must resolve into. */
   dataRoots: string[];
   maxConcurrentRuns: number;
+  limits: Pick<ServiceLimits, "subscriberBuffer" | "memoryBudgetMb">;
   logger: Logger;
 }
 
@@ -43,9 +46,9 @@ const RESUMABLE: RunStatus[] = ["STOPPED", "FAILED", "INTERRUPTED"];
  */
 export class RunService {
   /** Iterations by run id; ended when the run finishes. */
-  readonly progress = new EventHub<ProgressEvent>();
+  readonly progress: EventHub<ProgressEvent>;
   /** Run updates (status, samples, checkpoints) by run id, and all of them under "*". */
-  readonly updates = new EventHub<RunRecord>();
+  readonly updates: EventHub<RunRecord>;
   private readonly active = new Map<string, ActiveRun>();
   /** Checkpoints that queued resumed runs start from. */
   private readonly resumeFrom = new Map<string, CheckpointRecord>();
@@ -57,6 +60,8 @@ export class RunService {
   constructor(private readonly options: RunServiceOptions) {
     this.store = options.store;
     this.log = options.logger;
+    this.progress = new EventHub(options.limits.subscriberBuffer);
+    this.updates = new EventHub(options.limits.subscriberBuffer);
   }
 
   /** After a restart: runs that were training when the server died are INTERRUPTED; queued ones start. */
@@ -134,15 +139,20 @@ export class RunService {
     });
   }
 
-  /** Iterations after `after` that are stored or waiting to be, in order. */
-  async storedProgress(runId: string, after: number): Promise<IterationMetrics[]> {
+  /**
+   * Up to `limit` iterations after `after` that are stored or waiting to be, in order;
+   * fewer only when there are no more yet.
+   */
+  async storedProgress(runId: string, after: number, limit: number): Promise<IterationMetrics[]> {
     // Pending rows first: a batch committed between the two reads then appears twice
     // (and is deduplicated) instead of not at all.
     const pending = this.active.get(runId)?.metrics.pending() ?? [];
-    const stored = await this.store.metricsAfter(runId, after);
+    const stored = await this.store.metricsAfter(runId, after, limit);
+    // A full page may stop short of the pending rows; they come with a later page.
+    if (stored.length === limit) return stored;
     const byIteration = new Map<number, IterationMetrics>();
     for (const m of [...stored, ...pending]) if (m.iteration > after) byIteration.set(m.iteration, m);
-    return [...byIteration.values()].sort((a, b) => a.iteration - b.iteration);
+    return [...byIteration.values()].sort((a, b) => a.iteration - b.iteration).slice(0, limit);
   }
 
   activeRunIds(): string[] {
@@ -183,6 +193,7 @@ export class RunService {
       if (err instanceof ConfigError) throw new InputError(err.field === "dataPath" ? "dataset.path" : err.field, err.detail);
       throw err;
     }
+    this.withinMemoryBudget(config);
     if (config.dataPath !== undefined) config = { ...config, dataPath: await this.confine(config.dataPath) };
     try {
       const dataset = await openDataset({ kind: config.dataset, path: config.dataPath, imageSize: config.imageSize, channels: config.channels, seed: config.seed });
@@ -197,6 +208,27 @@ export class RunService {
       if (!status.available) throw new InputError("backend", `${config.backend} is not available here: ${status.detail}`);
     }
     return config;
+  }
+
+  /**
+   * Refuses a run whose tensors would not fit the memory budget, naming the field
+   * whose default would shrink them most (with the dataset's channels unknown yet, 3).
+   */
+  private withinMemoryBudget(config: TrainConfig): void {
+    const budget = this.options.limits.memoryBudgetMb * 2 ** 20;
+    const bytes = (c: TrainConfig) => estimateTrainingBytes({ ...c, channels: c.channels ?? 3 });
+    const needed = bytes(config);
+    if (needed <= budget) return;
+    const defaults = parseTrainConfig({});
+    const fields = ["batchSize", "imageSize", "ngf", "ndf", "nz"] as const;
+    const savings = fields.map((field) => ({ field, bytes: bytes({ ...config, [field]: defaults[field] }) }));
+    const culprit = savings.reduce((best, s) => (s.bytes < best.bytes ? s : best), { field: "batchSize" as (typeof fields)[number], bytes: needed });
+    const gib = (n: number) => `${(n / 2 ** 30).toFixed(1)} GiB`;
+    throw new InputError(
+      culprit.field,
+      `this run needs about ${gib(needed)} of tensor memory, more than the server's budget of ${gib(budget)} ` +
+        "(MEMORY_BUDGET_MB): lower batchSize, imageSize, ngf or ndf",
+    );
   }
 
   /**

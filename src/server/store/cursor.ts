@@ -11,14 +11,19 @@ export function encodeCursor({ createdAt, id }: RunCursor): string {
   return Buffer.from(JSON.stringify([createdAt.getTime(), id])).toString("base64url");
 }
 
-export function decodeCursor(cursor: string): RunCursor {
-  let key: unknown;
+function parse(cursor: string): unknown {
   try {
-    key = JSON.parse(Buffer.from(cursor, "base64url").toString());
+    return JSON.parse(Buffer.from(cursor, "base64url").toString());
   } catch {
-    key = undefined;
+    return undefined;
   }
-  if (!Array.isArray(key) || key.length !== 2 || !Number.isFinite(key[0]) || typeof key[1] !== "string") {
+}
+
+export function decodeCursor(cursor: string): RunCursor {
+  const key = parse(cursor);
+  // Dates span ±8.64e15 ms; beyond that `new Date` is invalid and the database query would fail.
+  const valid = Array.isArray(key) && key.length === 2 && Number.isSafeInteger(key[0]) && Math.abs(key[0] as number) <= 8.64e15 && typeof key[1] === "string";
+  if (!valid) {
     throw new InputError("after", "not a cursor returned by listRuns");
   }
   return { createdAt: new Date(key[0] as number), id: key[1] };

@@ -1,4 +1,4 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { Arg, Ctx, Extensions, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import { InputError } from "../../input-error.js";
 import type { Context } from "../context.js";
 import { RunStatus } from "../enums.js";
@@ -8,9 +8,6 @@ import { Checkpoint, Sample } from "../types/artifacts.js";
 import { IterationMetrics } from "../types/iteration-metrics.js";
 import { Run, RunConnection } from "../types/run.js";
 
-const MAX_PAGE = 100;
-const MAX_POINTS = 10_000;
-
 @Resolver(() => Run)
 export class RunResolver {
   @Query(() => Run, { nullable: true })
@@ -19,16 +16,17 @@ export class RunResolver {
     return record ? Run.from(record) : undefined;
   }
 
-  @Query(() => RunConnection, { description: "Runs, newest first, with cursor pagination" })
+  @Query(() => RunConnection, { description: "Runs, newest first, with cursor pagination; `first` is at most MAX_PAGE_SIZE (100)" })
+  @Extensions({ listSize: "first" })
   async runs(
-    @Ctx() { store }: Context,
+    @Ctx() { store, limits }: Context,
     @Arg("status", () => RunStatus, { nullable: true }) status?: RunStatus,
     @Arg("first", () => Int, { defaultValue: 20 }) first = 20,
     @Arg("after", () => String, { nullable: true }) after?: string,
   ): Promise<RunConnection> {
     const page = await userInput(async () => {
-      if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) {
-        throw new InputError("first", `must be from 1 to ${MAX_PAGE}`);
+      if (first < 1 || first > limits.maxPageSize) {
+        throw new InputError("first", `must be from 1 to ${limits.maxPageSize} (MAX_PAGE_SIZE)`);
       }
       return store.listRuns({ status: status ?? undefined, first, after: after ?? undefined });
     });
@@ -70,19 +68,23 @@ export class RunResolver {
     return Sample.from(await userInput(() => runs.generate(checkpointId, count, seed)));
   }
 
-  @FieldResolver(() => [IterationMetrics], { description: "Stored iterations, evenly downsampled to at most maxPoints" })
+  @FieldResolver(() => [IterationMetrics], {
+    description: "Stored iterations in [from, to], evenly downsampled to at most maxPoints (default and limit MAX_METRIC_POINTS, 10000)",
+  })
+  @Extensions({ listSize: "maxPoints" })
   async metrics(
     @Root() run: Run,
-    @Ctx() { store }: Context,
+    @Ctx() { store, limits }: Context,
     @Arg("from", () => Int, { nullable: true }) from?: number,
     @Arg("to", () => Int, { nullable: true }) to?: number,
     @Arg("maxPoints", () => Int, { nullable: true }) maxPoints?: number,
   ): Promise<IterationMetrics[]> {
     const rows = await userInput(async () => {
-      if (maxPoints !== undefined && maxPoints !== null && (maxPoints < 2 || maxPoints > MAX_POINTS)) {
-        throw new InputError("maxPoints", `must be from 2 to ${MAX_POINTS}`);
+      const points = maxPoints ?? limits.maxMetricPoints;
+      if (points < 2 || points > limits.maxMetricPoints) {
+        throw new InputError("maxPoints", `must be from 2 to ${limits.maxMetricPoints} (MAX_METRIC_POINTS)`);
       }
-      return store.metrics(run.id, { from: from ?? undefined, to: to ?? undefined, maxPoints: maxPoints ?? undefined });
+      return store.metrics(run.id, { from: from ?? undefined, to: to ?? undefined, maxPoints: points });
     });
     return rows.map((m) => IterationMetrics.from({ ...m, runId: run.id }));
   }

@@ -1,0 +1,39 @@
+import { discriminatorLayers, generatorLayers, type Layer, type ModelShape, parameterShapes } from "./models.js";
+
+const FLOAT_BYTES = 4;
+/**
+ * Measured with tf.profile over one iteration (cpu and wasm allocate alike): each
+ * parameter peaks at ~21 floats (itself, Adam's two moments, its gradient and the
+ * update's temporaries), each activation value at ~4-6 (D's three passes, gradients).
+ */
+const FLOATS_PER_PARAMETER = 24;
+const FLOATS_PER_ACTIVATION = 6;
+
+/** Values the layers output per image, following the spatial size through the strides. */
+function activationsPerImage(layers: Layer[], inputSize: number): number {
+  let size = inputSize;
+  let channels = 0;
+  let total = 0;
+  for (const layer of layers) {
+    if (layer.kind === "conv" || layer.kind === "convTranspose") {
+      channels = layer.outChannels;
+      if (layer.stride === 2) size = layer.kind === "conv" ? size / 2 : size * 2;
+      else size = layer.kind === "conv" ? 1 : 4; // the 'valid' 4x4 <-> 1x1 ends
+    }
+    total += channels * size * size;
+  }
+  return total;
+}
+
+function parameterCount(layers: Layer[]): number {
+  return [...parameterShapes(layers).values()].reduce((sum, shape) => sum + shape.reduce((a, b) => a * b, 1), 0);
+}
+
+/** Peak bytes of tensors a training iteration holds: an upper estimate, for refusing runs early. */
+export function estimateTrainingBytes(shape: ModelShape & { batchSize: number }): number {
+  const g = generatorLayers(shape);
+  const d = discriminatorLayers(shape);
+  const parameters = parameterCount(g) + parameterCount(d);
+  const activations = shape.batchSize * (activationsPerImage(g, 1) + activationsPerImage(d, shape.imageSize));
+  return (FLOATS_PER_PARAMETER * parameters + FLOATS_PER_ACTIVATION * activations) * FLOAT_BYTES;
+}

@@ -1,0 +1,93 @@
+import { GraphQLError, type GraphQLSchema, parse, validate } from "graphql";
+import { MessageType } from "graphql-ws";
+import { useServer } from "graphql-ws/use/ws";
+import type { IncomingMessage, Server } from "node:http";
+import type { Duplex } from "node:stream";
+import type { Logger } from "pino";
+import { WebSocketServer } from "ws";
+import type { Context } from "../graphql/context.js";
+import { limitErrors } from "../graphql/limits.js";
+import { formatForClient } from "../graphql/mask-errors.js";
+import { bearerMatches } from "../http/auth.js";
+import { UpgradeGate } from "./upgrade-gate.js";
+
+/** Message types only a server sends: graphql-ws would take one from a client as its own bug (4500). */
+const SERVER_MESSAGES: ReadonlySet<unknown> = new Set([MessageType.ConnectionAck, MessageType.Next, MessageType.Error]);
+
+/**
+ * GraphQL over WebSocket (graphql-ws) on `path` of the HTTP server: upgrades pass the
+ * origin and per-address limits, connections need the API token when one is set, and
+ * every operation gets the same depth, cost and error masking as over HTTP, plus a cap
+ * on operations per connection.
+ */
+export function serveSubscriptions(options: {
+  server: Server;
+  path: string;
+  schema: GraphQLSchema;
+  context: Context;
+  apiToken?: string;
+  allowedOrigins: string[];
+  logger: Logger;
+}): { dispose(): Promise<void> } {
+  const { server, path, schema, context, apiToken, logger } = options;
+  const { limits } = context;
+  const wsServer = new WebSocketServer({ noServer: true });
+  const gate = new UpgradeGate({ path, allowedOrigins: options.allowedOrigins, maxConnectionsPerAddress: limits.maxConnectionsPerAddress });
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (!gate.admit(request, socket)) return;
+    wsServer.handleUpgrade(request, socket, head, (connection) => {
+      gate.track(request, connection);
+      wsServer.emit("connection", connection, request);
+    });
+  };
+  server.on("upgrade", onUpgrade);
+  const masked = (errors: readonly GraphQLError[]) => errors.map((error) => formatForClient(error.toJSON(), error, logger));
+  const graphqlWs = useServer(
+    {
+      schema,
+      // A broken message closes the connection with 4400 instead.
+      jsonMessageReviver: (key, value: unknown) => {
+        if (key === "" && SERVER_MESSAGES.has((value as { type?: unknown } | null)?.type)) throw new Error("a server-only message");
+        return value;
+      },
+      // Returning false closes the socket with 4403 Forbidden.
+      // GraphiQL forwards its headers as connection params, as "Authorization".
+      onConnect: ({ connectionParams = {} }) =>
+        !apiToken ||
+        bearerMatches(Object.entries(connectionParams).find(([key]) => key.toLowerCase() === "authorization")?.[1], apiToken),
+      onSubscribe: (ctx, _id, payload) => {
+        // The new operation is already counted.
+        if (Object.keys(ctx.subscriptions).length > limits.maxOperationsPerConnection) {
+          return [
+            new GraphQLError(`at most ${limits.maxOperationsPerConnection} operations at once on one connection (MAX_OPERATIONS_PER_CONNECTION)`, {
+              extensions: { code: "TOO_MANY_OPERATIONS" },
+            }),
+          ];
+        }
+        let document;
+        try {
+          document = parse(payload.query);
+        } catch (err) {
+          // A syntax error, or a document nested deeper than the parser's stack.
+          return [err instanceof GraphQLError ? err : new GraphQLError("the query cannot be parsed", { extensions: { code: "GRAPHQL_PARSE_FAILED" } })];
+        }
+        const errors = validate(schema, document);
+        if (errors.length > 0) return errors;
+        const variableValues = payload.variables ?? undefined;
+        const operationName = payload.operationName ?? undefined;
+        const overLimits = limitErrors(schema, document, variableValues, operationName, limits);
+        if (overLimits.length > 0) return overLimits;
+        return { schema, document, variableValues, operationName, contextValue: context };
+      },
+      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: masked(result.errors) } : undefined),
+      onError: (_ctx, _id, _payload, errors) => masked(errors),
+    },
+    wsServer,
+  );
+  return {
+    dispose: async () => {
+      server.off("upgrade", onUpgrade);
+      await graphqlWs.dispose();
+    },
+  };
+}
