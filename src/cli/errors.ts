@@ -2,10 +2,12 @@ import { BackendUnavailableError } from "../engine/backends/index.js";
 import { CheckpointError } from "../engine/checkpoint.js";
 import { ConfigError } from "../engine/config.js";
 import { DatasetError } from "../engine/data/dataset.js";
+import { FileWriteError } from "../engine/files.js";
+import { OutOfMemoryError } from "../engine/memory.js";
 import { kebab } from "./args.js";
 
 /** Errors a user caused and can fix: printed as one line, without a stack. */
-const USER_ERRORS = [ConfigError, DatasetError, CheckpointError, BackendUnavailableError];
+const USER_ERRORS = [ConfigError, DatasetError, CheckpointError, BackendUnavailableError, FileWriteError, OutOfMemoryError];
 
 export type RunAction = <A extends unknown[]>(action: (...args: A) => Promise<void>) => (...args: A) => Promise<void>;
 

@@ -37,3 +37,19 @@ export function estimateTrainingBytes(shape: ModelShape & { batchSize: number })
   const activations = shape.batchSize * (activationsPerImage(g, 1) + activationsPerImage(d, shape.imageSize));
   return (FLOATS_PER_PARAMETER * parameters + FLOATS_PER_ACTIVATION * activations) * FLOAT_BYTES;
 }
+
+/** How JavaScript, WebAssembly and TensorFlow report an allocation that cannot be made. */
+const ALLOCATION_FAILURE = /allocation failed|invalid (typed )?array (buffer )?length|out of memory|\bOOM\b|cannot enlarge memory|maximum memory size exceeded/i;
+
+/** Training needed more memory than the machine (or the backend) could give. */
+export class OutOfMemoryError extends Error {
+  constructor(cause: Error) {
+    super(`ran out of memory (${cause.message}): lower batchSize, imageSize, ngf or ndf`, { cause });
+    this.name = "OutOfMemoryError";
+  }
+}
+
+/** `err` as an OutOfMemoryError when it reports a failed allocation. */
+export function asOutOfMemory(err: unknown): OutOfMemoryError | undefined {
+  return err instanceof Error && !(err instanceof OutOfMemoryError) && ALLOCATION_FAILURE.test(err.message) ? new OutOfMemoryError(err) : undefined;
+}

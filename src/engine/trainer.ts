@@ -1,12 +1,13 @@
 import * as tf from "@tensorflow/tfjs-core";
-import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { type BackendSelection, useBackend } from "./backends/index.js";
 import { type Checkpoint, restoreGan, saveCheckpoint } from "./checkpoint.js";
 import { ConfigError, type ResolvedConfig, type TrainConfig } from "./config.js";
 import { batchesPerEpoch, epochOrder, openDataset } from "./data/index.js";
 import type { Dataset } from "./data/dataset.js";
+import { makeFolder } from "./files.js";
 import { Gan } from "./gan.js";
+import { asOutOfMemory } from "./memory.js";
 import type { IterationMetrics } from "./metrics.js";
 import { Rng } from "./rng.js";
 import { FIXED_NOISE_COUNT, writeGridPng } from "./samples.js";
@@ -61,8 +62,19 @@ export interface TrainResult {
 /** Fields that define the networks and the data order: fixed for a run's lifetime. */
 const RUN_IDENTITY = ["dataset", "imageSize", "channels", "nz", "ngf", "ndf", "batchSize", "lr", "beta1", "seed"] as const;
 
-/** The tutorial's training loop over a dataset, with samples, checkpoints and a stop signal. */
+/**
+ * The tutorial's training loop over a dataset, with samples, checkpoints and a stop
+ * signal. Running out of memory for tensors or data ends it with an OutOfMemoryError.
+ */
 export async function train(config: TrainConfig, options: TrainOptions): Promise<TrainResult> {
+  try {
+    return await trainLoop(config, options);
+  } catch (err) {
+    throw asOutOfMemory(err) ?? err;
+  }
+}
+
+async function trainLoop(config: TrainConfig, options: TrainOptions): Promise<TrainResult> {
   const { outDir, resume, signal } = options;
   const backend = await useBackend(config.backend);
   const dataset = await openDataset({
@@ -79,8 +91,8 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
   const epochs = Math.ceil(totalIterations / perEpoch);
   const samplesDir = join(outDir, "samples");
   const checkpointsDir = join(outDir, "checkpoints");
-  await mkdir(samplesDir, { recursive: true });
-  await mkdir(checkpointsDir, { recursive: true });
+  await makeFolder(samplesDir);
+  await makeFolder(checkpointsDir);
 
   const gan = resume ? restoreGan(resume) : Gan.create(cfg, cfg, cfg.seed);
   const fixedNoise = resume?.fixedNoise ?? Rng.stream(cfg.seed, "fixed-noise").normal(FIXED_NOISE_COUNT * cfg.nz);

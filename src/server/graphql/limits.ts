@@ -3,8 +3,11 @@ import { maxDepthRule } from "@escape.tech/graphql-armor-max-depth";
 import { type DocumentNode, GraphQLError, type GraphQLSchema, validate } from "graphql";
 // The CommonJS build shares graphql's CommonJS copy with everything else; the ESM build
 // imports graphql's .mjs files, a second copy whose checks reject our schema's types.
-import { type ComplexityEstimator, getComplexity, simpleEstimator } from "graphql-query-complexity/cjs";
+// Node finds no named exports in that build, hence the default import.
+import queryComplexity, { type ComplexityEstimator } from "graphql-query-complexity/cjs";
 import type { ServiceLimits } from "../settings.js";
+
+const { getComplexity, simpleEstimator } = queryComplexity;
 
 type QueryLimits = Pick<ServiceLimits, "maxQueryDepth" | "maxQueryCost" | "maxMetricPoints">;
 

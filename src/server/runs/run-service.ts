@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdir, realpath, rm, stat } from "node:fs/promises";
+import { realpath, rm, stat } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -37,6 +37,9 @@ interface ActiveRun {
   /** Set when the server itself stops the run (shutdown): it ends INTERRUPTED. */
   interrupted: boolean;
 }
+
+/** How long shutdown waits for a run to reach an iteration boundary before killing its process. */
+const SHUTDOWN_GRACE_MS = 30_000;
 
 const RESUMABLE: RunStatus[] = ["STOPPED", "FAILED", "INTERRUPTED"];
 
@@ -179,7 +182,15 @@ export class RunService {
     const exits = [...this.active.entries()].map(([id, run]) => {
       run.interrupted = true;
       run.process.stop();
-      return new Promise<void>((done) => run.process.once("exit", () => done())).then(() => this.log.info({ runId: id }, "run interrupted by shutdown"));
+      // A process stuck mid-iteration (a huge model, a hung backend) must not hold the server up.
+      const deadline = setTimeout(() => {
+        this.log.warn({ runId: id, graceMs: SHUTDOWN_GRACE_MS }, "training process did not stop in time; killing it");
+        run.process.kill();
+      }, SHUTDOWN_GRACE_MS);
+      return new Promise<void>((done) => run.process.once("exit", () => done())).then(() => {
+        clearTimeout(deadline);
+        this.log.info({ runId: id }, "run interrupted by shutdown");
+      });
     });
     await Promise.all(exits);
     await this.scheduling;
@@ -269,8 +280,8 @@ export class RunService {
   }
 
   private async launch(run: RunRecord): Promise<void> {
+    // The training process creates the folder: one that cannot be written fails the run, not the server.
     const outDir = this.runDir(run.id);
-    await mkdir(outDir, { recursive: true });
     // A queued run that has trained before continues from its chosen checkpoint, or
     // (after a server restart forgot the choice) from its latest one.
     const checkpoint = this.resumeFrom.get(run.id) ?? (await this.store.listCheckpoints(run.id)).at(-1);
@@ -299,8 +310,10 @@ export class RunService {
         const current = await this.store.getRun(run.id);
         if (current && (current.status === "RUNNING" || current.status === "STOPPING")) {
           const message = failure ?? error ?? "training process ended unexpectedly";
-          await this.setStatus(run.id, { status: "FAILED", finishedAt: new Date(), error: message });
-          this.log.error({ runId: run.id, error: message }, "run failed");
+          // Killed by a shutdown that could not wait: resumable from its latest checkpoint like any interrupted run.
+          const status: RunStatus = active.interrupted && !failure ? "INTERRUPTED" : "FAILED";
+          await this.setStatus(run.id, { status, finishedAt: new Date(), error: message });
+          this.log.error({ runId: run.id, status, error: message }, "run ended without finishing");
         }
         if (this.active.get(run.id) === active) this.active.delete(run.id);
         this.schedule();

@@ -32,7 +32,7 @@ export class TrainingProcess extends EventEmitter<TrainingProcessEvents> {
       const error = this.outcomeReported
         ? undefined
         : signal
-          ? `training process killed by ${signal}${signal === "SIGKILL" ? " (out of memory?)" : ""}`
+          ? `training process killed by ${signal}${signal === "SIGKILL" || signal === "SIGABRT" ? " (out of memory?)" : ""}`
           : `training process exited with code ${code} before finishing`;
       this.emit("exit", error);
     });
