@@ -5,7 +5,8 @@ import WebSocket from "ws";
 import { startService } from "../src/server/service.js";
 import { DEFAULT_LIMITS, readSettings } from "../src/server/settings.js";
 import { tempDir } from "./helpers.js";
-import { startTestServer } from "./server-helpers.js";
+import { spawnServer } from "./process-helpers.js";
+import { openSocket, startTestServer } from "./server-helpers.js";
 import { freshDatabase } from "./store-helpers.js";
 
 const TOKEN = "s3cret-token";
@@ -85,5 +86,34 @@ describe("API token", () => {
     await expect(startService(settings, pino({ level: "silent" }))).rejects.toThrow(/refusing to listen on 0\.0\.0\.0 without API_TOKEN/);
     const allowed = await startService({ ...settings, allowInsecure: true }, pino({ level: "silent" }));
     await allowed.close();
+  });
+});
+
+describe("WebSocket origins", () => {
+  it("lets in the server's own pages, listed origins and non-browser clients; refuses other origins with 403", async () => {
+    const server = await startTestServer({ allowedOrigins: ["https://dash.example"] });
+    const url = server.service.url;
+    for (const origin of [undefined, server.origin, "https://dash.example"]) {
+      const opened = await openSocket(url, origin);
+      expect(opened).toHaveProperty("socket");
+      if ("socket" in opened) opened.socket.close();
+    }
+    for (const origin of ["https://evil.example", "null", `${server.origin}.evil.example`]) {
+      expect(await openSocket(url, origin)).toEqual({ status: 403, body: `origin ${origin} may not connect; the server's ALLOWED_ORIGINS lists those that may` });
+    }
+  });
+});
+
+describe("logs", () => {
+  it("never contain the API token, even at the most verbose level", async () => {
+    const server = await spawnServer({ DATA_DIR: await tempDir(), DATABASE_URL: await freshDatabase(), API_TOKEN: TOKEN, LOG_LEVEL: "trace" });
+    const url = server.url.replace(/^http/, "ws");
+    expect((await post(server.url, MUTATION, `Bearer ${TOKEN}`)).body.data).toBeTruthy();
+    expect((await post(server.url, MUTATION, `Bearer ${TOKEN}x`)).status).toBe(401);
+    expect(await connect(url, { authorization: `Bearer ${TOKEN}` })).toBe("acknowledged");
+    expect(await connect(url, { authorization: `Bearer ${TOKEN}x` })).toBe(4403);
+    expect(await server.stop()).toBe(0);
+    expect(server.output()).toMatch(/"msg":"run started"/);
+    expect(server.output()).not.toContain(TOKEN);
   });
 });

@@ -88,3 +88,17 @@ export async function collect<T>(
   }
   return { events, completed };
 }
+
+/** A raw graphql-ws WebSocket: open, or the HTTP answer that refused the upgrade. */
+export function openSocket(url: string, origin?: string): Promise<{ socket: WebSocket } | { status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url.replace(/^http/, "ws"), "graphql-transport-ws", origin ? { origin } : {});
+    socket.once("open", () => resolve({ socket }));
+    socket.once("unexpected-response", (_req, res) => {
+      let body = "";
+      res.on("data", (chunk: Buffer) => (body += chunk));
+      res.on("end", () => resolve({ status: res.statusCode!, body }));
+    });
+    socket.once("error", reject);
+  });
+}

@@ -70,6 +70,11 @@ const LIMITS: { key: keyof ServiceLimits; flag: string; env: string; help: strin
   },
 ];
 
+/** Runs per page when a query does not say (or MAX_PAGE_SIZE, if lower). */
+export function defaultPageSize(limits: Pick<ServiceLimits, "maxPageSize">): number {
+  return Math.min(20, limits.maxPageSize);
+}
+
 /** The limits when no flag or variable sets them. */
 export const DEFAULT_LIMITS = Object.fromEntries(LIMITS.map((l) => [l.key, l.fallback])) as unknown as ServiceLimits;
 

@@ -1,26 +1,29 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import { maxDepthRule } from "@escape.tech/graphql-armor-max-depth";
 import { type DocumentNode, GraphQLError, type GraphQLSchema, validate } from "graphql";
-// The CommonJS build shares graphql's CommonJS copy with everything else; the ESM build
-// imports graphql's .mjs files, a second copy whose checks reject our schema's types.
-// Node finds no named exports in that build, hence the default import.
-import queryComplexity, { type ComplexityEstimator } from "graphql-query-complexity/cjs";
-import type { ServiceLimits } from "../settings.js";
+import type { ComplexityEstimator } from "graphql-query-complexity";
+import { createRequire } from "node:module";
+import { defaultPageSize, type ServiceLimits } from "../settings.js";
 
-const { getComplexity, simpleEstimator } = queryComplexity;
+// Required, not imported: the CommonJS build shares graphql's CommonJS copy with
+// everything else, whereas the ESM build imports graphql's .mjs files, a second copy
+// whose checks reject our schema's types. (Node and Vite also disagree on what a
+// default import of that build is.)
+const { getComplexity, simpleEstimator } = createRequire(import.meta.url)("graphql-query-complexity") as typeof import("graphql-query-complexity");
 
-type QueryLimits = Pick<ServiceLimits, "maxQueryDepth" | "maxQueryCost" | "maxMetricPoints">;
+type QueryLimits = Pick<ServiceLimits, "maxQueryDepth" | "maxQueryCost" | "maxPageSize" | "maxMetricPoints">;
 
 /**
  * A list field marked with `@Extensions({ listSize: "<argument>" })` costs its items'
- * cost times that argument (with the page and point limits as the worst case).
+ * cost times that argument, or the size the server uses when it is absent.
  */
 function listEstimator(limits: QueryLimits): ComplexityEstimator {
+  const sizeWhenAbsent: Record<string, number> = { first: defaultPageSize(limits), maxPoints: limits.maxMetricPoints };
   return ({ field, args, childComplexity }) => {
     const sizeArgument = field.extensions.listSize;
     if (typeof sizeArgument !== "string") return undefined;
-    const size = args[sizeArgument] as number | null | undefined;
-    return 1 + Math.max(1, size ?? limits.maxMetricPoints) * childComplexity;
+    const size = (args[sizeArgument] as number | null | undefined) ?? sizeWhenAbsent[sizeArgument] ?? 1;
+    return 1 + Math.max(1, size) * childComplexity;
   };
 }
 
@@ -32,7 +35,20 @@ export function limitErrors(
   operationName: string | undefined,
   limits: QueryLimits,
 ): GraphQLError[] {
-  const tooDeep = validate(schema, document, [maxDepthRule({ n: limits.maxQueryDepth, ignoreIntrospection: true, exposeLimits: true })]);
+  const depthRule = maxDepthRule({
+    n: limits.maxQueryDepth,
+    ignoreIntrospection: true,
+    exposeLimits: true,
+    // Reported as a validation error rather than thrown out of validate().
+    propagateOnRejection: false,
+    onReject: [
+      (context, error) => {
+        if (!context) throw error;
+        context.reportError(error);
+      },
+    ],
+  });
+  const tooDeep = validate(schema, document, [depthRule]);
   if (tooDeep.length > 0) {
     return tooDeep.map(
       (err) => new GraphQLError(`${err.message.replace(/^Syntax Error: /, "")} (MAX_QUERY_DEPTH)`, { extensions: { code: "QUERY_TOO_DEEP" } }),
@@ -47,9 +63,10 @@ export function limitErrors(
       operationName,
       estimators: [listEstimator(limits), simpleEstimator({ defaultComplexity: 1 })],
     });
-  } catch {
+  } catch (err) {
     // Variables that do not fit the operation: execution reports them precisely.
-    return [];
+    if (err instanceof GraphQLError) return [];
+    throw err;
   }
   if (cost <= limits.maxQueryCost) return [];
   return [

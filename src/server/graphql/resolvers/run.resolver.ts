@@ -1,5 +1,6 @@
 import { Arg, Ctx, Extensions, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import { InputError } from "../../input-error.js";
+import { defaultPageSize } from "../../settings.js";
 import type { Context } from "../context.js";
 import { RunStatus } from "../enums.js";
 import { userInput } from "../errors.js";
@@ -16,14 +17,15 @@ export class RunResolver {
     return record ? Run.from(record) : undefined;
   }
 
-  @Query(() => RunConnection, { description: "Runs, newest first, with cursor pagination; `first` is at most MAX_PAGE_SIZE (100)" })
+  @Query(() => RunConnection, { description: "Runs, newest first, with cursor pagination; `first` (default 20) is at most MAX_PAGE_SIZE (100)" })
   @Extensions({ listSize: "first" })
   async runs(
     @Ctx() { store, limits }: Context,
     @Arg("status", () => RunStatus, { nullable: true }) status?: RunStatus,
-    @Arg("first", () => Int, { defaultValue: 20 }) first = 20,
+    @Arg("first", () => Int, { nullable: true }) requested?: number,
     @Arg("after", () => String, { nullable: true }) after?: string,
   ): Promise<RunConnection> {
+    const first = requested ?? defaultPageSize(limits);
     const page = await userInput(async () => {
       if (first < 1 || first > limits.maxPageSize) {
         throw new InputError("first", `must be from 1 to ${limits.maxPageSize} (MAX_PAGE_SIZE)`);
