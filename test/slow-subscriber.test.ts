@@ -1,0 +1,84 @@
+// A subscriber that stops reading, for real: its TCP socket is paused, so the kernel
+// buffers fill and the server can no longer send. Its streams must end with
+// SUBSCRIBER_TOO_SLOW (and `after`) while training runs on, and resubscribing with
+// `after` must deliver the rest, each iteration exactly once.
+import { connect, type NetConnectOpts, type Socket } from "node:net";
+import { on, once } from "node:events";
+import { describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { progress, waitForStatus } from "./process-helpers.js";
+import { startTestServer } from "./server-helpers.js";
+
+const ITERATIONS = 120;
+const BUFFER = 20;
+const STREAMS = 50;
+/** Wide messages (the same field under many aliases) fill the socket buffers in a few dozen iterations. */
+const WIDE_FIELDS = Array.from({ length: 200 }, (_, i) => `t${i}: timestamp`).join(" ");
+
+interface Message {
+  id?: string;
+  type: string;
+  payload?: { data?: { runProgress: { iteration: number } } } & { extensions?: { code: string; after?: number } }[];
+}
+
+describe("a subscriber that reads too slowly", () => {
+  it("gets SUBSCRIBER_TOO_SLOW with `after` while training goes on; resubscribing with `after` misses nothing and repeats nothing", async () => {
+    const server = await startTestServer({ limits: { subscriberBuffer: BUFFER } });
+    const started = await server.gql<{ startRun: { id: string } }>(
+      `mutation { startRun(input: { imageSize: 16, channels: 1, nz: 8, ngf: 4, ndf: 4, batchSize: 4, iterations: ${ITERATIONS}, sampleEvery: 1000, checkpointEvery: 1000, backend: CPU }) { id } }`,
+    );
+    const runId = started.data!.startRun.id;
+
+    let tcp: Socket | undefined;
+    const slow = new WebSocket(server.service.url.replace(/^http/, "ws"), "graphql-transport-ws", {
+      createConnection: ((options: NetConnectOpts) => (tcp = connect(options))) as typeof connect,
+    });
+    const incoming = on(slow, "message");
+    const received: Message[] = [];
+    /** Reads messages until `condition` holds of those received. */
+    const readUntil = async (condition: () => boolean) => {
+      while (!condition()) {
+        const next = await incoming.next();
+        received.push(JSON.parse(String((next.value as [Buffer])[0])) as Message);
+      }
+    };
+    await once(slow, "open");
+    slow.send(JSON.stringify({ type: "connection_init" }));
+    await readUntil(() => received.some((m) => m.type === "connection_ack"));
+    for (let i = 0; i < STREAMS; i++) {
+      const query = `subscription { runProgress(runId: "${runId}", after: 0) { iteration ${WIDE_FIELDS} } }`;
+      slow.send(JSON.stringify({ id: `s${i}`, type: "subscribe", payload: { query } }));
+    }
+    // Reading stops once the first iteration arrived: every stream is live.
+    await readUntil(() => received.some((m) => m.type === "next"));
+    tcp!.pause();
+
+    // Training is not held back by the subscriber that stopped reading.
+    expect((await waitForStatus(server.service.url, runId, ["COMPLETED", "FAILED"])).status).toBe("COMPLETED");
+
+    tcp!.resume();
+    const ended = (id: string) => received.some((m) => m.id === id && (m.type === "error" || m.type === "complete"));
+    await readUntil(() => Array.from({ length: STREAMS }, (_, i) => `s${i}`).every(ended));
+    slow.close();
+
+    for (let i = 0; i < STREAMS; i++) {
+      const messages = received.filter((m) => m.id === `s${i}`);
+      const iterations = messages.filter((m) => m.type === "next").map((m) => m.payload!.data!.runProgress.iteration);
+      const end = messages.at(-1)!;
+      expect(end.type).toBe("error");
+      const after = iterations.at(-1) ?? 0;
+      expect(end.payload).toEqual([
+        expect.objectContaining({
+          message: expect.stringMatching(new RegExp(`more than ${BUFFER} events waited.*after: ${after}`)),
+          extensions: { code: "SUBSCRIBER_TOO_SLOW", after },
+        }),
+      ]);
+      expect(iterations).toEqual(Array.from({ length: after }, (_, k) => k + 1));
+      expect(after).toBeLessThan(ITERATIONS);
+      if (i < 3) {
+        const rest = await progress(server.service.url, runId, after, ITERATIONS - after);
+        expect([...iterations, ...rest]).toEqual(Array.from({ length: ITERATIONS }, (_, k) => k + 1));
+      }
+    }
+  });
+});
