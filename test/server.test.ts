@@ -27,7 +27,8 @@ interface Progress {
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer();
+  // A budget small enough that the models refused for it are cheap to describe.
+  server = await startTestServer({ limits: { memoryBudgetMb: 1024 } });
 });
 
 async function startRun(input: Record<string, unknown>): Promise<RunData> {
@@ -173,6 +174,10 @@ describe("bad input", () => {
     ["learning rate out of range", { lr: -1 }, "lr"],
     ["unknown dataset path", { dataset: { kind: "MNIST", path: "/nonexistent/mnist" } }, "dataset.path"],
     ["unavailable backend", { backend: "TENSORFLOW" }, "backend"],
+    ["a model too large for the memory budget", { imageSize: 4096 }, "imageSize"],
+    ["a batch size beyond any budget", { batchSize: 1e6 }, "batchSize"],
+    ["a sample interval of zero", { sampleEvery: 0 }, "sampleEvery"],
+    ["a checkpoint interval that is not an integer", { checkpointEvery: 1.5 }, "checkpointEvery"],
   ];
 
   it.each(invalid)("startRun rejects %s with BAD_USER_INPUT naming the field, storing nothing", async (_name, input, field) => {
@@ -209,6 +214,14 @@ describe("bad input", () => {
     await waitForStatus(started.id, ["COMPLETED"]);
     const stop = await server.gql(`mutation ($id: ID!) { stopRun(id: $id) { id } }`, { id: started.id });
     expect(stop.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "id" });
+    const running = await startRun({ ...TINY, iterations: 100_000 });
+    await waitForStatus(running.id, ["RUNNING"]);
+    for (const action of ["resumeRun(id: $id) { id }", "deleteRun(id: $id)"]) {
+      const refused = await server.gql(`mutation ($id: ID!) { ${action} }`, { id: running.id });
+      expect(refused.errors?.[0]).toMatchObject({ message: expect.stringMatching(/RUNNING/), extensions: { code: "BAD_USER_INPUT", field: "id" } });
+    }
+    await server.gql(`mutation ($id: ID!) { stopRun(id: $id) { id } }`, { id: running.id });
+    await waitForStatus(running.id, ["STOPPED"]);
     const unknown = await server.gql(`mutation { resumeRun(id: "nope") { id } }`);
     expect(unknown.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "id" });
     // Subscribing to an unknown run fails the same way, over WebSocket.

@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { Context } from "./graphql/context.js";
 import { operationLimits } from "./graphql/limits.js";
-import { formatForClient } from "./graphql/mask-errors.js";
+import { formatForClient } from "./graphql/client-errors.js";
 import { mutationsNeedToken } from "./http/auth.js";
 import { filesRouter } from "./http/files.js";
 import { graphiqlRouter } from "./http/graphiql.js";

@@ -7,7 +7,7 @@ import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import type { Context } from "../graphql/context.js";
 import { limitErrors } from "../graphql/limits.js";
-import { formatForClient } from "../graphql/mask-errors.js";
+import { formatForClient } from "../graphql/client-errors.js";
 import { bearerMatches } from "../http/auth.js";
 import { UpgradeGate } from "./upgrade-gate.js";
 
