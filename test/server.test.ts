@@ -241,6 +241,13 @@ describe("service surface", () => {
     expect(res.data?.system.datasets).toContain("SYNTHETIC");
   });
 
+  it("refuses a subscription over HTTP, saying where subscriptions are served", async () => {
+    const res = await server.gql(`subscription { runUpdated { id } }`);
+    expect(res.errors).toEqual([
+      expect.objectContaining({ message: expect.stringMatching(/served over WebSocket .* at \/graphql$/), extensions: { code: "BAD_REQUEST" } }),
+    ]);
+  });
+
   it("serves no file the database does not know", async () => {
     expect((await fetch(`${server.origin}/files/samples/..%2F..%2Fetc%2Fpasswd.png`)).status).toBe(404);
     expect((await fetch(`${server.origin}/files/checkpoints/unknown`)).status).toBe(404);

@@ -14,6 +14,7 @@ import { mutationsNeedToken } from "./http/auth.js";
 import { filesRouter } from "./http/files.js";
 import { graphiqlRouter } from "./http/graphiql.js";
 import { jsonErrors } from "./http/json-errors.js";
+import { subscriptionsOverWebSocket } from "./http/subscriptions-over-websocket.js";
 import { serveSubscriptions } from "./ws/subscriptions-server.js";
 
 export const GRAPHQL_PATH = "/graphql";
@@ -59,6 +60,7 @@ export async function startHttpServer(options: {
       },
       ApolloServerPluginLandingPageDisabled(),
       operationLimits(context.limits),
+      subscriptionsOverWebSocket(GRAPHQL_PATH),
       ...(apiToken ? [mutationsNeedToken(apiToken)] : []),
     ],
   });

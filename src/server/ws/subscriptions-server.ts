@@ -4,7 +4,7 @@ import { useServer } from "graphql-ws/use/ws";
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
-import { WebSocketServer } from "ws";
+import { WebSocket, WebSocketServer } from "ws";
 import type { Context } from "../graphql/context.js";
 import { limitErrors } from "../graphql/limits.js";
 import { formatForClient } from "../graphql/client-errors.js";
@@ -80,7 +80,8 @@ export function serveSubscriptions(options: {
         return { schema, document, variableValues, operationName, contextValue: context };
       },
       onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: masked(result.errors) } : undefined),
-      onError: (_ctx, _id, _payload, errors) => masked(errors),
+      // A stream whose client went away fails writing to it (EPIPE): nobody is left to tell.
+      onError: (ctx, _id, _payload, errors) => (ctx.extra.socket.readyState === WebSocket.OPEN ? masked(errors) : []),
     },
     wsServer,
   );
