@@ -81,7 +81,7 @@ export function serveSubscriptions(options: {
       },
       onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: masked(result.errors) } : undefined),
       // A stream whose client went away fails writing to it (EPIPE): nobody is left to tell.
-      onError: (ctx, _id, _payload, errors) => (ctx.extra.socket.readyState === WebSocket.OPEN ? masked(errors) : []),
+      onError: (ctx, _id, _payload, errors) => (ctx.extra.socket.readyState === WebSocket.OPEN ? masked(errors) : undefined),
     },
     wsServer,
   );

@@ -5,6 +5,7 @@ import { SubscriberTooSlowError, type Subscription as HubSubscription } from "..
 import type { ProgressEvent } from "../../runs/run-service.js";
 import type { Context } from "../context.js";
 import { userInput } from "../errors.js";
+import { fairStream } from "../fair-stream.js";
 import { InputError } from "../../input-error.js";
 import { IterationMetrics } from "../types/iteration-metrics.js";
 import { Run } from "../types/run.js";
@@ -100,7 +101,7 @@ export class ProgressResolver {
       userInput(async () => {
         // Checked before the stream starts, so the client gets BAD_USER_INPUT, not a stream error.
         await existingRun((args as ProgressArgs).runId, context as Context);
-        return progressStream(args as ProgressArgs, context as Context);
+        return fairStream(progressStream(args as ProgressArgs, context as Context));
       }),
   })
   runProgress(
@@ -117,7 +118,7 @@ export class ProgressResolver {
       userInput(async () => {
         const runId = (args as { runId?: string | null }).runId ?? undefined;
         if (runId !== undefined) await existingRun(runId, context as Context);
-        return runUpdates(runId, context as Context);
+        return fairStream(runUpdates(runId, context as Context));
       }),
   })
   runUpdated(@Root() run: RunRecord, @Arg("runId", () => ID, { nullable: true }) _runId?: string): Run {
