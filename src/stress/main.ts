@@ -128,7 +128,7 @@ async function startServer(dataDir: string, port: number): Promise<ServerProcess
   createInterface({ input: child.stderr! }).on("line", (line) => {
     const inspector = /^Debugger listening on (ws:\S+)/.exec(line)?.[1];
     if (inspector) return foundInspector(inspector);
-    if (/^For help, see: https:\/\/nodejs.org|^Debugger attached|^Waiting for the debugger/.test(line)) return;
+    if (/^For help, see: https:\/\/nodejs.org|^Debugger (attached|ending)|^Waiting for the debugger/.test(line)) return;
     note("stderr", line);
   });
   const lines = createInterface({ input: child.stdout! });
