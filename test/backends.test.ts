@@ -42,7 +42,7 @@ describe("backend report", () => {
   });
 });
 
-describe("wasm Conv2DBackpropFilter", () => {
+describe("wasm convolution gradients", () => {
   // [input size, kernel, stride, padding, in channels, out channels]
   type Case = [number, number, number, "same" | "valid", number, number];
   const cases: Case[] = [
@@ -65,10 +65,31 @@ describe("wasm Conv2DBackpropFilter", () => {
     });
   };
 
-  it.each(cases)("equals the cpu kernel: %i px, k%i, stride %i, %s, %i -> %i channels", async (...c: Case) => {
-    const expected = await filterGradient("cpu", c);
-    const got = await filterGradient("wasm", c);
+  /** The input gradient of conv2d and the forward pass of conv2dTranspose: both Conv2DBackpropInput. */
+  const inputGradientAndTransposed = async (backend: "cpu" | "wasm", [h, k, s, pad, ci, co]: Case) => {
+    await onBackend(backend);
+    return tf.tidy(() => {
+      const filter = tf.tensor4d(Array.from({ length: k * k * ci * co }, (_, i) => Math.sin(i * 1.3)), [k, k, ci, co]);
+      const zero = tf.zeros([2, h, h, ci]) as tf.Tensor4D;
+      const outShape = tf.conv2d(zero, filter, s, pad).shape;
+      const dy = tf.tensor(Array.from({ length: outShape.reduce((a, b) => a * b) }, (_, i) => Math.cos(i * 0.7)), outShape) as tf.Tensor4D;
+      const grad = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x as tf.Tensor4D, filter, s, pad), dy)));
+      const transposed = tf.conv2dTranspose(dy, filter, [2, h, h, ci], s, pad);
+      return [...grad(zero).dataSync(), ...transposed.dataSync()];
+    });
+  };
+
+  const expectClose = (got: number[], expected: number[]) => {
     expect(got).toHaveLength(expected.length);
     for (let i = 0; i < got.length; i++) expect(got[i]).toBeCloseTo(expected[i]!, 4);
+  };
+
+  it.each(cases)("filter gradient equals the cpu kernel's: %i px, k%i, stride %i, %s, %i -> %i channels", async (...c: Case) => {
+    expectClose(await filterGradient("wasm", c), await filterGradient("cpu", c));
+  });
+
+  const inputCases: Case[] = [...cases, [4, 4, 1, "valid", 7, 5], [16, 4, 2, "same", 4, 8], [11, 4, 2, "valid", 2, 3], [9, 3, 2, "same", 2, 3], [6, 2, 2, "valid", 3, 2]];
+  it.each(inputCases)("input gradient and transposed convolution equal the cpu kernel's: %i px, k%i, stride %i, %s, %i -> %i channels", async (...c: Case) => {
+    expectClose(await inputGradientAndTransposed("wasm", c), await inputGradientAndTransposed("cpu", c));
   });
 });

@@ -1,8 +1,8 @@
-import { registerConv2DBackpropFilter } from "./wasm-kernels.js";
+import { registerWasmTrainingKernels } from "./wasm-kernels.js";
 
 export async function loadWasm(): Promise<string> {
   // Registers the 'wasm' backend; in Node it reads its .wasm file from node_modules.
   await import("@tensorflow/tfjs-backend-wasm");
-  registerConv2DBackpropFilter();
+  registerWasmTrainingKernels();
   return "WebAssembly SIMD, one thread (@tensorflow/tfjs-backend-wasm)";
 }
