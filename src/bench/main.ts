@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: images/s of whole training iterations on every available backend,
- * beside PyTorch's CPU reference measured in the same run, as a table and as JSON.
+ * beside PyTorch's CPU reference measured in the same run, and the latency of the dashboard's
+ * queries under load; as tables and as JSON.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { execFile } from "node:child_process";
@@ -12,6 +13,7 @@ import { promisify } from "node:util";
 import { backendReport, useBackend } from "../engine/backends/index.js";
 import { Gan } from "../engine/gan.js";
 import { discriminatorLayers, generatorLayers, type Layer } from "../engine/models.js";
+import { benchQueries } from "./queries.js";
 
 interface BenchConfig {
   name: string;
@@ -34,6 +36,9 @@ const MAX_ITERATIONS = 10;
 const MAX_SECONDS = 30;
 /** A backend whose iteration would take longer than this is reported as too slow. */
 const MAX_ITERATION_SECONDS = 150;
+
+/** Issue 5's goal for the dashboard's queries under load. */
+const QUERY_P99_GOAL_MS = 20;
 
 const REFERENCE = process.env.DCGAN_REFERENCE ?? resolve("../shared/reference/dcgan_reference.py");
 const PYTHON = "/usr/bin/python3";
@@ -96,17 +101,17 @@ async function benchTfjs(config: BenchConfig): Promise<Measurement> {
   }
 }
 
-async function benchPytorch(config: BenchConfig, threads: number): Promise<Measurement> {
+async function benchPytorch(config: BenchConfig, threads: number, iterations: number): Promise<Measurement> {
   if (!existsSync(REFERENCE)) return { imagesPerSecond: null, note: `no reference script at ${REFERENCE}` };
   const args = [
     REFERENCE, "bench", "--image-size", String(config.imageSize), "--nc", String(config.channels),
     "--nz", String(config.nz), "--ngf", String(config.ngf), "--ndf", String(config.ndf),
-    "--batch", String(config.batchSize), "--threads", String(threads), "--iters", String(MAX_ITERATIONS),
+    "--batch", String(config.batchSize), "--threads", String(threads), "--iters", String(iterations),
   ];
   try {
     const { stdout } = await promisify(execFile)(PYTHON, args, { timeout: 15 * 60_000 });
     const result = JSON.parse(stdout.trim().split("\n").pop()!) as { images_per_s: number; torch: string };
-    return { imagesPerSecond: result.images_per_s, note: `torch ${result.torch}, median of ${MAX_ITERATIONS}` };
+    return { imagesPerSecond: result.images_per_s, note: `torch ${result.torch}, median of ${iterations} iterations` };
   } catch (err) {
     return { imagesPerSecond: null, note: `unavailable: ${(err as Error).message.split("\n")[0]}` };
   }
@@ -131,7 +136,13 @@ async function main(): Promise<void> {
   const flopRate = new Map<string, number>();
   for (const config of CONFIGS) {
     for (const threads of [1, 2]) {
-      add({ config: config.name, implementation: `pytorch cpu, ${threads} thread${threads > 1 ? "s" : ""}`, ...(await benchPytorch(config, threads)) });
+      const implementation = `pytorch cpu, ${threads} thread${threads > 1 ? "s" : ""}`;
+      // As many iterations as fit in MAX_SECONDS at the rate measured on the first configuration.
+      const rate = flopRate.get(implementation);
+      const iterations = rate ? Math.max(2, Math.min(MAX_ITERATIONS, Math.floor((MAX_SECONDS * rate) / (config.batchSize * iterationFlops(config))))) : MAX_ITERATIONS;
+      const measured = await benchPytorch(config, threads, iterations);
+      if (measured.imagesPerSecond) flopRate.set(implementation, measured.imagesPerSecond * iterationFlops(config));
+      add({ config: config.name, implementation, ...measured });
     }
     for (const backend of available) {
       const implementation = `tfjs ${backend.name}${/software adapter/.test(backend.detail) ? " (software adapter)" : ""}`;
@@ -159,10 +170,17 @@ async function main(): Promise<void> {
       return `| ${r.config} | ${r.implementation} | ${ips} | ${ratio} | ${r.note} |`;
     }),
   ].join("\n");
+  const queries = await benchQueries();
+  for (const q of queries) process.stderr.write(`query ${q.query}: p50 ${q.p50Ms.toFixed(1)} ms, p99 ${q.p99Ms.toFixed(1)} ms\n`);
+  const queryTable = [
+    `| query, with a run training and a finished run of 200,000 iterations | p50 ms | p99 ms | goal p99 ms |`,
+    "| --- | --- | --- | --- |",
+    ...queries.map((q) => `| \`${q.query}\` | ${q.p50Ms.toFixed(1)} | ${q.p99Ms.toFixed(1)} | ${QUERY_P99_GOAL_MS} |`),
+  ].join("\n");
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? "unknown CPU"}, Node ${process.version}`;
-  process.stdout.write(`\nMachine: ${machine}\n\n${table}\n`);
+  process.stdout.write(`\nMachine: ${machine}\n\n${table}\n\n${queryTable}\n`);
   const out = process.env.DCGAN_BENCH_OUT ?? "bench-results.json";
-  await writeFile(out, JSON.stringify({ date: new Date().toISOString(), machine, backends: report, rows }, null, 2));
+  await writeFile(out, JSON.stringify({ date: new Date().toISOString(), machine, backends: report, rows, queries }, null, 2));
   process.stdout.write(`\nwrote ${out}\n`);
 }
 

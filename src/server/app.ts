@@ -1,5 +1,5 @@
 import { ApolloServer } from "@apollo/server";
-import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
@@ -59,6 +59,8 @@ export async function startHttpServer(options: {
         }),
       },
       ApolloServerPluginLandingPageDisabled(),
+      // Its per-field hook would wrap every resolver (thousands per metrics query); nothing here is cacheable anyway.
+      ApolloServerPluginCacheControlDisabled(),
       operationLimits(context.limits),
       subscriptionsOverWebSocket(GRAPHQL_PATH),
       ...(apiToken ? [mutationsNeedToken(apiToken)] : []),

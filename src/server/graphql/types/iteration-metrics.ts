@@ -1,7 +1,9 @@
 import { Field, Float, ID, Int, ObjectType } from "type-graphql";
 import type { ProgressEvent } from "../../runs/run-service.js";
 
-@ObjectType({ description: "One training iteration, as the tutorial logs it" })
+// Plain properties: graphql-js's default resolvers, without type-graphql's per-field
+// wrapper, which cost more than the rest of a metrics query or a progress event.
+@ObjectType({ description: "One training iteration, as the tutorial logs it", simpleResolvers: true })
 export class IterationMetrics {
   @Field(() => ID)
   runId!: string;
