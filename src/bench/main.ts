@@ -14,6 +14,7 @@ import { backendReport, useBackend } from "../engine/backends/index.js";
 import { Gan } from "../engine/gan.js";
 import { discriminatorLayers, generatorLayers, type Layer } from "../engine/models.js";
 import { benchQueries } from "./queries.js";
+import { benchStreaming } from "./streaming.js";
 
 interface BenchConfig {
   name: string;
@@ -177,10 +178,17 @@ async function main(): Promise<void> {
     "| --- | --- | --- | --- |",
     ...queries.map((q) => `| \`${q.query}\` | ${q.p50Ms.toFixed(1)} | ${q.p99Ms.toFixed(1)} | ${QUERY_P99_GOAL_MS} |`),
   ].join("\n");
+  const streaming = await benchStreaming();
+  process.stderr.write(`streaming: ${JSON.stringify(streaming)}\n`);
+  const streamingTable = [
+    "| subscribers of one run (config (b), wasm) | complete | latency p50 ms | p99 ms (goal 50) | server CPU, share of a core | per subscriber | server RSS per subscriber |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
+    `| ${streaming.subscribers} | ${streaming.complete} | ${streaming.p50Ms} | ${streaming.p99Ms} | ${(100 * streaming.serverCpu).toFixed(1)} % | ${(100 * streaming.serverCpuPerSubscriber).toFixed(3)} % | ${streaming.kbPerSubscriber.toFixed(0)} kB |`,
+  ].join("\n");
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? "unknown CPU"}, Node ${process.version}`;
-  process.stdout.write(`\nMachine: ${machine}\n\n${table}\n\n${queryTable}\n`);
+  process.stdout.write(`\nMachine: ${machine}\n\n${table}\n\n${queryTable}\n\n${streamingTable}\n`);
   const out = process.env.DCGAN_BENCH_OUT ?? "bench-results.json";
-  await writeFile(out, JSON.stringify({ date: new Date().toISOString(), machine, backends: report, rows, queries }, null, 2));
+  await writeFile(out, JSON.stringify({ date: new Date().toISOString(), machine, backends: report, rows, queries, streaming }, null, 2));
   process.stdout.write(`\nwrote ${out}\n`);
 }
 

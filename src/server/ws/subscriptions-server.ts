@@ -9,6 +9,7 @@ import type { Context } from "../graphql/context.js";
 import { limitErrors } from "../graphql/limits.js";
 import { formatForClient } from "../graphql/client-errors.js";
 import { bearerMatches } from "../http/auth.js";
+import { sharedSubscribe } from "./shared-subscribe.js";
 import { UpgradeGate } from "./upgrade-gate.js";
 
 /** Message types only a server sends: graphql-ws would take one from a client as its own bug (4500). */
@@ -45,6 +46,7 @@ export function serveSubscriptions(options: {
   const graphqlWs = useServer(
     {
       schema,
+      subscribe: sharedSubscribe(),
       // A broken message closes the connection with 4400 instead.
       jsonMessageReviver: (key, value: unknown) => {
         if (key === "" && SERVER_MESSAGES.has((value as { type?: unknown } | null)?.type)) throw new Error("a server-only message");

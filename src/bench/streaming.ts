@@ -1,0 +1,127 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import WebSocket from "ws";
+
+const SERVER = fileURLToPath(new URL("../server/main.js", import.meta.url));
+
+export interface StreamingResult {
+  subscribers: number;
+  iterations: number;
+  /** Subscribers that received every iteration exactly once. */
+  complete: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** The server's CPU time per second of the run, as a share of one core. */
+  serverCpu: number;
+  serverCpuPerSubscriber: number;
+  /** The server's RSS growth from idle to all subscribers connected, per subscriber. */
+  kbPerSubscriber: number;
+}
+
+/** Resident memory (kB) and CPU seconds of a process, from /proc. */
+function processStats(pid: number): { rssKb: number; cpuSeconds: number } {
+  const rssKb = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return { rssKb, cpuSeconds: (Number(fields[11]) + Number(fields[12])) / 100 };
+}
+
+/** One graphql-ws subscriber on a raw socket: as light a client as can be, so that the server is what is measured. */
+async function subscribe(url: string, runId: string, onIteration: (iteration: number, finishedAt: number) => void): Promise<{ done: Promise<void>; socket: WebSocket }> {
+  const socket = new WebSocket(url, "graphql-transport-ws");
+  await once(socket, "open");
+  let acknowledged!: () => void;
+  const ack = new Promise<void>((resolve) => (acknowledged = resolve));
+  const done = new Promise<void>((resolve, reject) => {
+    socket.on("message", (data: Buffer) => {
+      const message = JSON.parse(String(data)) as { type: string; payload?: { data?: { runProgress: { iteration: number; timestamp: string } } } };
+      if (message.type === "connection_ack") acknowledged();
+      else if (message.type === "next") {
+        const { iteration, timestamp } = message.payload!.data!.runProgress;
+        onIteration(iteration, Date.parse(timestamp));
+      }
+      else if (message.type === "complete") resolve();
+      else if (message.type === "error") reject(new Error(JSON.stringify(message.payload)));
+    });
+    socket.on("close", () => reject(new Error("socket closed before the stream completed")));
+  });
+  socket.send(JSON.stringify({ type: "connection_init" }));
+  await ack;
+  const query = `subscription ($runId: ID!) { runProgress(runId: $runId) { iteration timestamp lossD lossG dX dGz1 dGz2 } }`;
+  socket.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query, variables: { runId } } }));
+  return { done, socket };
+}
+
+/**
+ * A thousand subscribers of one run, the server in its own process: latency from the
+ * training process finishing an iteration (its timestamp) to each client receiving it,
+ * and the server's CPU and memory per subscriber.
+ */
+export async function benchStreaming(subscribers = 1000, iterations = 40): Promise<StreamingResult> {
+  const dataDir = await mkdtemp(join(tmpdir(), "dcgan-bench-"));
+  const server = spawn(process.execPath, [SERVER, "--port", "0"], {
+    env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: "warn", MAX_CONNECTIONS_PER_ADDRESS: String(subscribers + 10) },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  try {
+    let url = "";
+    for await (const line of createInterface({ input: server.stdout! })) {
+      url = /GraphiQL at (\S+)/.exec(line)?.[1] ?? "";
+      if (url) break;
+    }
+    if (!url) throw new Error("the server exited before printing its URL");
+    const post = async (query: string) => {
+      const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query }) });
+      return ((await res.json()) as { data: { startRun: { id: string } } }).data;
+    };
+    // A run queued behind a first one that holds the only training slot, so that every
+    // subscriber is listening before its first iteration.
+    const blocker = await post(`mutation { startRun(input: { imageSize: 16, channels: 1, nz: 8, ngf: 4, ndf: 4, batchSize: 4, iterations: 100000000, backend: CPU }) { id } }`);
+    const run = await post(
+      `mutation { startRun(input: { imageSize: 32, channels: 1, ngf: 32, ndf: 32, batchSize: 64, iterations: ${iterations}, sampleEvery: 100000, checkpointEvery: 100000, backend: WASM }) { id } }`,
+    );
+    const idle = processStats(server.pid!);
+    const latencies: number[] = [];
+    const seen = Array.from({ length: subscribers }, () => [] as number[]);
+    const wsUrl = url.replace(/^http/, "ws");
+    const clients = [];
+    for (let i = 0; i < subscribers; i++) {
+      clients.push(
+        await subscribe(wsUrl, run.startRun.id, (iteration, finishedAt) => {
+          latencies.push(Date.now() - finishedAt);
+          seen[i]!.push(iteration);
+        }),
+      );
+    }
+    const connected = processStats(server.pid!);
+    await post(`mutation { stopRun(id: "${blocker.startRun.id}") { id } }`);
+    const started = performance.now();
+    await Promise.all(clients.map((c) => c.done));
+    const seconds = (performance.now() - started) / 1000;
+    const finished = processStats(server.pid!);
+    for (const c of clients) c.socket.close();
+    latencies.sort((a, b) => a - b);
+    const expected = Array.from({ length: iterations }, (_, i) => i + 1);
+    const serverCpu = (finished.cpuSeconds - connected.cpuSeconds) / seconds;
+    return {
+      subscribers,
+      iterations,
+      complete: seen.filter((s) => s.length === iterations && s.every((n, i) => n === expected[i])).length,
+      p50Ms: latencies[Math.floor(latencies.length / 2)]!,
+      p99Ms: latencies[Math.floor(latencies.length * 0.99)]!,
+      serverCpu,
+      serverCpuPerSubscriber: serverCpu / subscribers,
+      kbPerSubscriber: (connected.rssKb - idle.rssKb) / subscribers,
+    };
+  } finally {
+    server.kill("SIGTERM");
+    await once(server, "exit");
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
