@@ -5,7 +5,7 @@ import { pino } from "pino";
 import { parseTrainConfig } from "../engine/config.js";
 import type { IterationMetrics } from "../engine/metrics.js";
 import { startService } from "../server/service.js";
-import { DEFAULT_LIMITS } from "../server/settings.js";
+import { readSettings } from "../server/settings.js";
 
 /** Iterations the finished run holds, and how often each query is timed. */
 const STORED_ITERATIONS = 200_000;
@@ -27,19 +27,8 @@ function percentile(sorted: number[], p: number): number {
  */
 export async function benchQueries(): Promise<QueryLatency[]> {
   const dataDir = await mkdtemp(join(tmpdir(), "dcgan-bench-"));
-  const service = await startService(
-    {
-      host: "127.0.0.1",
-      port: 0,
-      dataDir,
-      databaseUrl: `file:${join(dataDir, "dcgan.db")}`,
-      maxConcurrentRuns: 1,
-      dataRoots: [dataDir],
-      allowedOrigins: [],
-      limits: DEFAULT_LIMITS,
-    },
-    pino({ level: "silent" }),
-  );
+  // The defaults a user gets, on a free port and a fresh data folder; nothing from this environment.
+  const service = await startService(readSettings(["--port", "0", "--data-dir", dataDir], {}), pino({ level: "silent" }));
   const post = async (query: string) => {
     const res = await fetch(service.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query }) });
     const body = (await res.json()) as { data?: Record<string, { id: string }>; errors?: unknown };

@@ -1,12 +1,12 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
+import { cpuSeconds, rssKb } from "./process-stats.js";
 
 const SERVER = fileURLToPath(new URL("../server/main.js", import.meta.url));
 
@@ -24,12 +24,9 @@ export interface StreamingResult {
   kbPerSubscriber: number;
 }
 
-/** Resident memory (kB) and CPU seconds of a process, from /proc. */
+/** Resident memory (kB) and CPU seconds of a process that is still running. */
 function processStats(pid: number): { rssKb: number; cpuSeconds: number } {
-  const rssKb = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return { rssKb, cpuSeconds: (Number(fields[11]) + Number(fields[12])) / 100 };
+  return { rssKb: rssKb(pid) ?? Number.NaN, cpuSeconds: cpuSeconds(pid) ?? Number.NaN };
 }
 
 /** One graphql-ws subscriber on a raw socket: as light a client as can be, so that the server is what is measured. */

@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
+import { cpuSeconds, rssKb } from "../bench/process-stats.js";
 import { Rng } from "../engine/rng.js";
 import { Flooder } from "./flooder.js";
 import { Latencies, sleep, Subscriber } from "./subscriber.js";
@@ -163,29 +164,6 @@ async function stopServer(server: ServerProcess): Promise<number | string | null
 // ---------------------------------------------------------------------------------------
 // Memory and liveness
 
-/** VmRSS of a process in kB, or undefined once it is gone. */
-function rssKb(pid: number): number | undefined {
-  try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return match ? Number(match[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** User plus system CPU time of a process so far, in clock ticks (1/100 s on Linux). */
-function cpuTicks(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Fields after the command name, which is in parentheses and may contain spaces.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return Number(fields[11]) + Number(fields[12]); // utime and stime, fields 14 and 15
-  } catch {
-    return undefined;
-  }
-}
-const TICKS_PER_SECOND = 100;
-
 /**
  * Connections the kernel dropped because a listening socket's accept queue was full
  * (TcpExt ListenOverflows, for the whole network namespace): the client retries its SYN
@@ -230,7 +208,7 @@ interface ProcessSample {
 class ProcessSampler {
   readonly samples: ProcessSample[] = [];
   private readonly timer: NodeJS.Timeout;
-  private readonly childTicks = new Map<number, number>();
+  private readonly childCpu = new Map<number, number>();
   private childrenCpu = 0;
 
   /** `started`: the origin of the samples' times, a performance.now() value. */
@@ -248,22 +226,22 @@ class ProcessSampler {
 
   sample(): ProcessSample | undefined {
     const serverKb = rssKb(this.pid);
-    const serverTicks = cpuTicks(this.pid);
-    if (serverKb === undefined || serverTicks === undefined) return undefined;
+    const serverCpu = cpuSeconds(this.pid);
+    if (serverKb === undefined || serverCpu === undefined) return undefined;
     let childrenKb = 0;
     for (const pid of childPids(this.pid)) {
       childrenKb += rssKb(pid) ?? 0;
-      const ticks = cpuTicks(pid);
-      if (ticks === undefined) continue;
-      this.childrenCpu += (ticks - (this.childTicks.get(pid) ?? 0)) / TICKS_PER_SECOND;
-      this.childTicks.set(pid, ticks);
+      const cpu = cpuSeconds(pid);
+      if (cpu === undefined) continue;
+      this.childrenCpu += cpu - (this.childCpu.get(pid) ?? 0);
+      this.childCpu.set(pid, cpu);
     }
     const self = process.cpuUsage();
     const sample = {
       t: this.now(),
       serverKb,
       childrenKb,
-      serverCpu: serverTicks / TICKS_PER_SECOND,
+      serverCpu,
       childrenCpu: this.childrenCpu,
       selfCpu: (self.user + self.system) / 1e6,
     };

@@ -27,14 +27,16 @@ function listEstimator(limits: QueryLimits): ComplexityEstimator {
   };
 }
 
-/** The depth and cost errors of an operation; empty when it is within the limits. */
-export function limitErrors(
+/** Finds the depth and cost errors of an operation; none when it is within the limits. */
+export type OperationLimiter = (
   schema: GraphQLSchema,
   document: DocumentNode,
   variables: Record<string, unknown> | undefined,
   operationName: string | undefined,
-  limits: QueryLimits,
-): GraphQLError[] {
+) => GraphQLError[];
+
+/** The limiter for `limits`, its validation rule and estimators made once, not per operation. */
+export function operationLimiter(limits: QueryLimits): OperationLimiter {
   const depthRule = maxDepthRule({
     n: limits.maxQueryDepth,
     ignoreIntrospection: true,
@@ -48,41 +50,39 @@ export function limitErrors(
       },
     ],
   });
-  const tooDeep = validate(schema, document, [depthRule]);
-  if (tooDeep.length > 0) {
-    return tooDeep.map(
-      (err) => new GraphQLError(`${err.message.replace(/^Syntax Error: /, "")} (MAX_QUERY_DEPTH)`, { extensions: { code: "QUERY_TOO_DEEP" } }),
-    );
-  }
-  let cost: number;
-  try {
-    cost = getComplexity({
-      schema,
-      query: document,
-      variables,
-      operationName,
-      estimators: [listEstimator(limits), simpleEstimator({ defaultComplexity: 1 })],
-    });
-  } catch (err) {
-    // Variables that do not fit the operation: execution reports them precisely.
-    if (err instanceof GraphQLError) return [];
-    throw err;
-  }
-  if (cost <= limits.maxQueryCost) return [];
-  return [
-    new GraphQLError(
-      `operation cost ${cost} exceeds the limit of ${limits.maxQueryCost} (MAX_QUERY_COST): ask for fewer runs, metric points or fields`,
-      { extensions: { code: "QUERY_TOO_COSTLY", cost, limit: limits.maxQueryCost } },
-    ),
-  ];
+  const estimators = [listEstimator(limits), simpleEstimator({ defaultComplexity: 1 })];
+  return (schema, document, variables, operationName) => {
+    const tooDeep = validate(schema, document, [depthRule]);
+    if (tooDeep.length > 0) {
+      return tooDeep.map(
+        (err) => new GraphQLError(`${err.message.replace(/^Syntax Error: /, "")} (MAX_QUERY_DEPTH)`, { extensions: { code: "QUERY_TOO_DEEP" } }),
+      );
+    }
+    let cost: number;
+    try {
+      cost = getComplexity({ schema, query: document, variables, operationName, estimators });
+    } catch (err) {
+      // Variables that do not fit the operation: execution reports them precisely.
+      if (err instanceof GraphQLError) return [];
+      throw err;
+    }
+    if (cost <= limits.maxQueryCost) return [];
+    return [
+      new GraphQLError(
+        `operation cost ${cost} exceeds the limit of ${limits.maxQueryCost} (MAX_QUERY_COST): ask for fewer runs, metric points or fields`,
+        { extensions: { code: "QUERY_TOO_COSTLY", cost, limit: limits.maxQueryCost } },
+      ),
+    ];
+  };
 }
 
 /** Applies the limits to every HTTP operation once it is parsed and validated. */
 export function operationLimits(limits: QueryLimits): ApolloServerPlugin {
+  const limitErrors = operationLimiter(limits);
   return {
     requestDidStart: async () => ({
       didResolveOperation: async ({ schema, document, request }) => {
-        const [error] = limitErrors(schema, document, request.variables, request.operationName, limits);
+        const [error] = limitErrors(schema, document, request.variables, request.operationName);
         if (error) throw new GraphQLError(error.message, { extensions: { ...error.extensions, http: { status: 400 } } });
       },
     }),

@@ -33,7 +33,7 @@ export function jsonErrors(logger: Logger): ErrorRequestHandler {
         ? `request body is larger than ${err.limit} bytes (MAX_BODY_BYTES)`
         : code === "INTERNAL_SERVER_ERROR"
           ? "internal error"
-          : `${err.message.replace(/^Unexpected token .*? in JSON/, "body is not valid JSON")}`;
+          : err.message.replace(/^Unexpected token .*? in JSON/, "body is not valid JSON");
     res.status(status >= 400 && status < 600 ? status : 500).json({ errors: [{ message, extensions: { code } }] });
   };
 }

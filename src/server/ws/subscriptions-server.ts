@@ -6,7 +6,7 @@ import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { WebSocket, WebSocketServer } from "ws";
 import type { Context } from "../graphql/context.js";
-import { limitErrors } from "../graphql/limits.js";
+import { operationLimiter } from "../graphql/limits.js";
 import { formatForClient } from "../graphql/client-errors.js";
 import { bearerMatches } from "../http/auth.js";
 import { sharedSubscribe } from "./shared-subscribe.js";
@@ -32,6 +32,7 @@ export function serveSubscriptions(options: {
 }): { dispose(): Promise<void> } {
   const { server, path, schema, context, apiToken, logger } = options;
   const { limits } = context;
+  const limitErrors = operationLimiter(limits);
   const wsServer = new WebSocketServer({ noServer: true });
   const gate = new UpgradeGate({ path, allowedOrigins: options.allowedOrigins, maxConnectionsPerAddress: limits.maxConnectionsPerAddress });
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -77,7 +78,7 @@ export function serveSubscriptions(options: {
         if (errors.length > 0) return errors;
         const variableValues = payload.variables ?? undefined;
         const operationName = payload.operationName ?? undefined;
-        const overLimits = limitErrors(schema, document, variableValues, operationName, limits);
+        const overLimits = limitErrors(schema, document, variableValues, operationName);
         if (overLimits.length > 0) return overLimits;
         return { schema, document, variableValues, operationName, contextValue: context };
       },
