@@ -13,8 +13,9 @@ import { promisify } from "node:util";
 import { backendReport, useBackend } from "../engine/backends/index.js";
 import { Gan } from "../engine/gan.js";
 import { discriminatorLayers, generatorLayers, type Layer } from "../engine/models.js";
+import { benchCliRun } from "./cli-run.js";
 import { benchQueries } from "./queries.js";
-import { benchStreaming } from "./streaming.js";
+import { type BenchRun, benchStreaming } from "./streaming.js";
 
 interface BenchConfig {
   name: string;
@@ -38,8 +39,16 @@ const MAX_SECONDS = 30;
 /** A backend whose iteration would take longer than this is reported as too slow. */
 const MAX_ITERATION_SECONDS = 150;
 
-/** Issue 5's goal for the dashboard's queries under load. */
+/** Issue 5's goals: the dashboard's queries under load; a run's throughput through the service. */
 const QUERY_P99_GOAL_MS = 20;
+const SERVICE_RATIO_GOAL = 0.97;
+
+/** Whole runs of config (b): real data when Debian's dataset is installed. */
+const PIPELINE_RUN: BenchRun = {
+  iterations: 40,
+  writeEvery: 10,
+  dataset: existsSync("/usr/share/datasets/fashion-mnist") ? "FASHION_MNIST" : "SYNTHETIC",
+};
 
 const REFERENCE = process.env.DCGAN_REFERENCE ?? resolve("../shared/reference/dcgan_reference.py");
 const PYTHON = "/usr/bin/python3";
@@ -178,7 +187,22 @@ async function main(): Promise<void> {
     "| --- | --- | --- | --- |",
     ...queries.map((q) => `| \`${q.query}\` | ${q.p50Ms.toFixed(1)} | ${q.p99Ms.toFixed(1)} | ${QUERY_P99_GOAL_MS} |`),
   ].join("\n");
-  const streaming = await benchStreaming();
+  // Whole runs: data loading, samples and checkpoints, then the service's overhead.
+  const cliQuiet = await benchCliRun({ ...PIPELINE_RUN, writeEvery: 1_000_000 });
+  const cliWriting = await benchCliRun(PIPELINE_RUN);
+  const service = await benchStreaming(100, PIPELINE_RUN);
+  const pipeline = [
+    { run: "CLI, samples and checkpoints at the end only", imagesPerSecond: cliQuiet, baseline: "-", ratio: "-" },
+    { run: `CLI, a sample and a checkpoint every ${PIPELINE_RUN.writeEvery} iterations`, imagesPerSecond: cliWriting, baseline: "the CLI writing at the end only", ratio: (cliWriting / cliQuiet).toFixed(2) },
+    { run: `service, ${service.subscribers} live subscribers, same writes`, imagesPerSecond: service.imagesPerSecond, baseline: "the CLI with the same writes", ratio: `${(service.imagesPerSecond / cliWriting).toFixed(2)} (goal ${SERVICE_RATIO_GOAL})` },
+  ];
+  for (const p of pipeline) process.stderr.write(`${p.run}: ${p.imagesPerSecond.toFixed(1)} img/s\n`);
+  const pipelineTable = [
+    `| config (b) on wasm, ${PIPELINE_RUN.iterations} iterations of ${PIPELINE_RUN.dataset.toLowerCase().replace("_", "-")} | images/s (wall clock) | baseline | ratio |`,
+    "| --- | --- | --- | --- |",
+    ...pipeline.map((p) => `| ${p.run} | ${p.imagesPerSecond.toFixed(1)} | ${p.baseline} | ${p.ratio} |`),
+  ].join("\n");
+  const streaming = await benchStreaming(1000, { iterations: 40, writeEvery: 100_000, dataset: "SYNTHETIC" });
   process.stderr.write(`streaming: ${JSON.stringify(streaming)}\n`);
   const streamingTable = [
     "| subscribers of one run (config (b), wasm) | complete | latency p50 ms | p99 ms (goal 50) | server CPU, share of a core | per subscriber | server RSS per subscriber |",
@@ -186,9 +210,9 @@ async function main(): Promise<void> {
     `| ${streaming.subscribers} | ${streaming.complete} | ${streaming.p50Ms} | ${streaming.p99Ms} | ${(100 * streaming.serverCpu).toFixed(1)} % | ${(100 * streaming.serverCpuPerSubscriber).toFixed(3)} % | ${streaming.kbPerSubscriber.toFixed(0)} kB |`,
   ].join("\n");
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? "unknown CPU"}, Node ${process.version}`;
-  process.stdout.write(`\nMachine: ${machine}\n\n${table}\n\n${queryTable}\n\n${streamingTable}\n`);
+  process.stdout.write(`\nMachine: ${machine}\n\n${table}\n\n${queryTable}\n\n${pipelineTable}\n\n${streamingTable}\n`);
   const out = process.env.DCGAN_BENCH_OUT ?? "bench-results.json";
-  await writeFile(out, JSON.stringify({ date: new Date().toISOString(), machine, backends: report, rows, queries, streaming }, null, 2));
+  await writeFile(out, JSON.stringify({ date: new Date().toISOString(), machine, backends: report, rows, queries, pipeline, streaming }, null, 2));
   process.stdout.write(`\nwrote ${out}\n`);
 }
 

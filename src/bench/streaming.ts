@@ -12,6 +12,8 @@ const SERVER = fileURLToPath(new URL("../server/main.js", import.meta.url));
 
 export interface StreamingResult {
   subscribers: number;
+  /** Throughput of the streamed run, from its iterations' timestamps. */
+  imagesPerSecond: number;
   iterations: number;
   /** Subscribers that received every iteration exactly once. */
   complete: number;
@@ -27,6 +29,26 @@ export interface StreamingResult {
 /** Resident memory (kB) and CPU seconds of a process that is still running. */
 function processStats(pid: number): { rssKb: number; cpuSeconds: number } {
   return { rssKb: rssKb(pid) ?? Number.NaN, cpuSeconds: cpuSeconds(pid) ?? Number.NaN };
+}
+
+/** The run the benchmarks train through the service and the CLI: config (b) on wasm. */
+export interface BenchRun {
+  iterations: number;
+  /** The same every N iterations for samples and checkpoints. */
+  writeEvery: number;
+  dataset: "FASHION_MNIST" | "SYNTHETIC";
+}
+
+export const RUN_SHAPE = { imageSize: 32, channels: 1, ngf: 32, ndf: 32, batchSize: 64 } as const;
+
+/**
+ * Images/s over wall-clock time between iteration timestamps: unlike each iteration's own
+ * figure, it counts everything between iterations (writes, reporting, event-loop turns).
+ * The first iterations are left out: kernels compile and memory is allocated.
+ */
+export function wallImagesPerSecond(timestamps: number[], batchSize: number, warmup = 3): number {
+  const timed = timestamps.slice(warmup);
+  return ((timed.length - 1) * batchSize * 1000) / (timed.at(-1)! - timed[0]!);
 }
 
 /** One graphql-ws subscriber on a raw socket: as light a client as can be, so that the server is what is measured. */
@@ -56,11 +78,11 @@ async function subscribe(url: string, runId: string, onIteration: (iteration: nu
 }
 
 /**
- * A thousand subscribers of one run, the server in its own process: latency from the
- * training process finishing an iteration (its timestamp) to each client receiving it,
- * and the server's CPU and memory per subscriber.
+ * Subscribers of one run, the server in its own process: latency from the training
+ * process finishing an iteration (its timestamp) to each client receiving it, the
+ * server's CPU and memory per subscriber, and the run's throughput.
  */
-export async function benchStreaming(subscribers = 1000, iterations = 40): Promise<StreamingResult> {
+export async function benchStreaming(subscribers: number, { iterations, writeEvery, dataset }: BenchRun): Promise<StreamingResult> {
   const dataDir = await mkdtemp(join(tmpdir(), "dcgan-bench-"));
   const server = spawn(process.execPath, [SERVER, "--port", "0"], {
     env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: "warn", MAX_CONNECTIONS_PER_ADDRESS: String(subscribers + 10) },
@@ -80,11 +102,13 @@ export async function benchStreaming(subscribers = 1000, iterations = 40): Promi
     // A run queued behind a first one that holds the only training slot, so that every
     // subscriber is listening before its first iteration.
     const blocker = await post(`mutation { startRun(input: { imageSize: 16, channels: 1, nz: 8, ngf: 4, ndf: 4, batchSize: 4, iterations: 100000000, backend: CPU }) { id } }`);
+    const shape = Object.entries(RUN_SHAPE).map(([key, value]) => `${key}: ${value}`).join(", ");
     const run = await post(
-      `mutation { startRun(input: { imageSize: 32, channels: 1, ngf: 32, ndf: 32, batchSize: 64, iterations: ${iterations}, sampleEvery: 100000, checkpointEvery: 100000, backend: WASM }) { id } }`,
+      `mutation { startRun(input: { ${shape}, iterations: ${iterations}, sampleEvery: ${writeEvery}, checkpointEvery: ${writeEvery}, dataset: { kind: ${dataset} }, backend: WASM }) { id } }`,
     );
     const idle = processStats(server.pid!);
     const latencies: number[] = [];
+    const timestamps: number[] = [];
     const seen = Array.from({ length: subscribers }, () => [] as number[]);
     const wsUrl = url.replace(/^http/, "ws");
     const clients = [];
@@ -92,6 +116,7 @@ export async function benchStreaming(subscribers = 1000, iterations = 40): Promi
       clients.push(
         await subscribe(wsUrl, run.startRun.id, (iteration, finishedAt) => {
           latencies.push(Date.now() - finishedAt);
+          if (i === 0) timestamps.push(finishedAt);
           seen[i]!.push(iteration);
         }),
       );
@@ -108,6 +133,7 @@ export async function benchStreaming(subscribers = 1000, iterations = 40): Promi
     const serverCpu = (finished.cpuSeconds - connected.cpuSeconds) / seconds;
     return {
       subscribers,
+      imagesPerSecond: wallImagesPerSecond(timestamps, RUN_SHAPE.batchSize),
       iterations,
       complete: seen.filter((s) => s.length === iterations && s.every((n, i) => n === expected[i])).length,
       p50Ms: latencies[Math.floor(latencies.length / 2)]!,

@@ -1,7 +1,6 @@
 import { readFile } from "node:fs/promises";
 import type { AdamState } from "./adam.js";
 import type { ResolvedConfig } from "./config.js";
-import { writeFileAtomic } from "./files.js";
 import { Gan } from "./gan.js";
 
 /**
@@ -60,8 +59,11 @@ export class CheckpointError extends Error {
   }
 }
 
-/** Writes atomically; resolves to the file's size in bytes. */
-export async function saveCheckpoint(path: string, gan: Gan, progress: TrainingProgress): Promise<number> {
+/**
+ * The checkpoint file's bytes, as chunks to write in order: a copy of the current
+ * values, so that training can go on while they are written.
+ */
+export async function encodeCheckpoint(gan: Gan, progress: TrainingProgress): Promise<Buffer[]> {
   const [G, D, optG, optD] = await Promise.all([gan.G.values(), gan.D.values(), gan.optG.state(), gan.optD.state()]);
   const shapes = new Map<string, number[]>();
   for (const [net, network] of [["G", gan.G], ["D", gan.D]] as const) {
@@ -105,8 +107,7 @@ export async function saveCheckpoint(path: string, gan: Gan, progress: TrainingP
     // Float32Array is little-endian on every platform Node runs on.
     Buffer.from(value.buffer, value.byteOffset, value.byteLength).copy(data, tensors[i]!.offset * 4);
   }
-  await writeFileAtomic(path, [prefix, data]);
-  return prefix.length + data.length;
+  return [prefix, data];
 }
 
 export async function loadCheckpoint(path: string): Promise<Checkpoint> {

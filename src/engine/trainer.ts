@@ -1,16 +1,17 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { join } from "node:path";
 import { type BackendSelection, useBackend } from "./backends/index.js";
-import { type Checkpoint, restoreGan, saveCheckpoint } from "./checkpoint.js";
+import { type Checkpoint, encodeCheckpoint, restoreGan } from "./checkpoint.js";
 import { ConfigError, type ResolvedConfig, type TrainConfig } from "./config.js";
 import { batchesPerEpoch, epochOrder, openDataset } from "./data/index.js";
 import type { Dataset } from "./data/dataset.js";
-import { makeFolder } from "./files.js";
+import { makeFolder, writeFileAtomic } from "./files.js";
 import { Gan } from "./gan.js";
 import { asOutOfMemory } from "./memory.js";
 import type { IterationMetrics } from "./metrics.js";
 import { Rng } from "./rng.js";
 import { FIXED_NOISE_COUNT, writeGridPng } from "./samples.js";
+import { WriteQueue } from "./write-queue.js";
 
 export interface RunInfo {
   config: ResolvedConfig;
@@ -104,20 +105,30 @@ async function trainLoop(config: TrainConfig, options: TrainOptions): Promise<Tr
   const batches = new BatchSource(dataset, cfg.seed, cfg.batchSize, perEpoch);
   const fixedNoiseTensor = tf.tensor2d(fixedNoise, [FIXED_NOISE_COUNT, cfg.nz]);
   let lastSampleAt = -1;
+  let lastCheckpointAt = -1;
   let lastCheckpoint: FileWritten | undefined;
 
+  // Rendering and serializing happen here, between iterations; encoding and writing
+  // to disk go on in the background.
+  const writes = new WriteQueue();
   const writeSample = async () => {
-    const path = join(samplesDir, `fake_${pad(iteration)}.png`);
+    const sample = { kind: "fixed-noise" as const, path: join(samplesDir, `fake_${pad(iteration)}.png`), iteration, epoch };
     const data = await gan.generate(fixedNoiseTensor);
-    const bytes = await writeGridPng(path, { data, count: FIXED_NOISE_COUNT, size: cfg.imageSize, channels: cfg.channels });
     lastSampleAt = iteration;
-    await options.onSample?.({ kind: "fixed-noise", path, iteration, epoch, bytes });
+    await writes.add(async () => {
+      const bytes = await writeGridPng(sample.path, { data, count: FIXED_NOISE_COUNT, size: cfg.imageSize, channels: cfg.channels });
+      await options.onSample?.({ ...sample, bytes });
+    });
   };
   const writeCheckpoint = async () => {
-    const path = join(checkpointsDir, `iter_${pad(iteration)}.dcgan`);
-    const bytes = await saveCheckpoint(path, gan, { config: cfg, iteration, epoch, noiseRngState: noiseRng.state(), fixedNoise });
-    lastCheckpoint = { path, iteration, epoch, bytes };
-    await options.onCheckpoint?.(lastCheckpoint);
+    const checkpoint = { path: join(checkpointsDir, `iter_${pad(iteration)}.dcgan`), iteration, epoch };
+    const chunks = await encodeCheckpoint(gan, { config: cfg, iteration, epoch, noiseRngState: noiseRng.state(), fixedNoise });
+    lastCheckpointAt = iteration;
+    await writes.add(async () => {
+      await writeFileAtomic(checkpoint.path, chunks);
+      lastCheckpoint = { ...checkpoint, bytes: chunks.reduce((sum, c) => sum + c.length, 0) };
+      await options.onCheckpoint?.(lastCheckpoint);
+    });
   };
 
   try {
@@ -125,11 +136,14 @@ async function trainLoop(config: TrainConfig, options: TrainOptions): Promise<Tr
       const path = join(samplesDir, "real.png");
       const count = Math.min(FIXED_NOISE_COUNT, perEpoch * cfg.batchSize);
       const data = await dataset.load(epochOrder(cfg.seed, 0, dataset.size).subarray(0, count));
-      const bytes = await writeGridPng(path, { data, count, size: cfg.imageSize, channels: cfg.channels });
-      await options.onSample?.({ kind: "real", path, iteration, epoch, bytes });
+      await writes.add(async () => {
+        const bytes = await writeGridPng(path, { data, count, size: cfg.imageSize, channels: cfg.channels });
+        await options.onSample?.({ kind: "real", path, iteration: 0, epoch: 0, bytes });
+      });
     }
     let next = prefetch(batches, iteration);
     while (iteration < totalIterations && !signal?.aborted) {
+      writes.check();
       const started = performance.now();
       const realData = await next;
       epoch = Math.floor(iteration / perEpoch);
@@ -160,10 +174,13 @@ async function trainLoop(config: TrainConfig, options: TrainOptions): Promise<Tr
     const stopped = iteration < totalIterations;
     if (stopped && iteration > 0) {
       if (lastSampleAt !== iteration) await writeSample();
-      if (lastCheckpoint?.iteration !== iteration) await writeCheckpoint();
+      if (lastCheckpointAt !== iteration) await writeCheckpoint();
     }
+    await writes.drain();
     return { status: stopped ? "stopped" : "completed", iteration, epoch, lastCheckpoint: lastCheckpoint?.path };
   } finally {
+    // Nothing of the run is still being written once train() returns or throws.
+    await writes.settle();
     fixedNoiseTensor.dispose();
     gan.dispose();
   }
