@@ -20,6 +20,24 @@ export async function insertMetrics(prisma: PrismaClient, runId: string, rows: I
     SELECT ${runId}, ${FROM_JSON_ARRAY} FROM json_each(${json})`;
 }
 
+export interface MetricsBounds {
+  first: number | null;
+  last: number | null;
+  /** Rows in the range, counted up to `countCap` only. */
+  count: number;
+}
+
+/** A range's first and last iterations and its (capped) row count, in one statement: three index seeks. */
+export async function metricsBounds(prisma: PrismaClient, runId: string, from: number, to: number, countCap: number): Promise<MetricsBounds> {
+  const inRange = Prisma.sql`"runId" = ${runId} AND "iteration" BETWEEN ${from} AND ${to}`;
+  const [bounds] = await prisma.$queryRaw<{ first: number | bigint | null; last: number | bigint | null; count: number | bigint }[]>`
+    SELECT (SELECT "iteration" FROM "Metric" WHERE ${inRange} ORDER BY "iteration" LIMIT 1) AS first,
+           (SELECT "iteration" FROM "Metric" WHERE ${inRange} ORDER BY "iteration" DESC LIMIT 1) AS last,
+           (SELECT COUNT(*) FROM (SELECT 1 FROM "Metric" WHERE ${inRange} LIMIT ${countCap})) AS count`;
+  const asNumber = (v: number | bigint | null | undefined) => (v === null || v === undefined ? null : Number(v));
+  return { first: asNumber(bounds?.first), last: asNumber(bounds?.last), count: asNumber(bounds?.count) ?? 0 };
+}
+
 /**
  * maxPoints targets first + floor(k * (last - first) / (maxPoints - 1)), k = 0..maxPoints-1,
  * each taken to the first stored iteration at or after it (targets that fall in a gap

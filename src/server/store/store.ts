@@ -4,7 +4,7 @@ import type { TrainConfig } from "../../engine/config.js";
 import type { IterationMetrics } from "../../engine/metrics.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import { Prisma, PrismaClient } from "./generated/client.js";
-import { evenlySpacedMetrics, insertMetrics } from "./metrics-sql.js";
+import { evenlySpacedMetrics, insertMetrics, metricsBounds } from "./metrics-sql.js";
 import { toCheckpoint, toRun, toSample } from "./rows.js";
 import { InputError } from "../input-error.js";
 import {
@@ -138,13 +138,9 @@ export class Store {
     if (maxPoints === undefined) return all();
     if (!Number.isInteger(maxPoints) || maxPoints < 2) throw new InputError("maxPoints", "must be an integer of at least 2");
     // Counting stops at maxPoints + 1: only "does it fit?" matters.
-    if ((await this.prisma.metric.count({ where, take: maxPoints + 1 })) <= maxPoints) return all();
-    const [first, last] = await Promise.all([
-      this.prisma.metric.findFirst({ where, select: { iteration: true }, orderBy: { iteration: "asc" } }),
-      this.prisma.metric.findFirst({ where, select: { iteration: true }, orderBy: { iteration: "desc" } }),
-    ]);
-    if (!first || !last) return []; // the rows were deleted since the count
-    return evenlySpacedMetrics(this.prisma, runId, first.iteration, last.iteration, maxPoints);
+    const { first, last, count } = await metricsBounds(this.prisma, runId, from ?? 0, to ?? Number.MAX_SAFE_INTEGER, maxPoints + 1);
+    if (count <= maxPoints || first === null || last === null) return all();
+    return evenlySpacedMetrics(this.prisma, runId, first, last, maxPoints);
   }
 
   /** The newest stored iteration, 0 when there is none. */
