@@ -28,6 +28,11 @@ export class TrainingProcess extends EventEmitter<TrainingProcessEvents> {
       if (message.type === "finished" || message.type === "failed") this.outcomeReported = true;
       this.emit("message", message);
     });
+    // A process that never started has no exit to report; other errors (a kill or a send
+    // to a dead worker) are followed by its exit.
+    this.child.on("error", (err) => {
+      if (this.child.pid === undefined) this.emit("exit", `training process could not start: ${err.message}`);
+    });
     this.child.on("exit", (code, signal) => {
       const error = this.outcomeReported
         ? undefined
@@ -36,11 +41,20 @@ export class TrainingProcess extends EventEmitter<TrainingProcessEvents> {
           : `training process exited with code ${code} before finishing`;
       this.emit("exit", error);
     });
-    this.child.send(start);
+    this.send(start);
   }
 
   stop(): void {
-    if (this.child.connected) this.child.send({ type: "stop" } satisfies ServerMessage);
+    if (this.child.connected) this.send({ type: "stop" });
+  }
+
+  /**
+   * A worker can die between the `connected` check and the write. Without a callback the
+   * failed write (EPIPE) is an unhandled 'error' event that takes the server down; the
+   * worker's death is reported by its exit either way.
+   */
+  private send(message: ServerMessage): void {
+    this.child.send(message, () => undefined);
   }
 
   kill(): void {
