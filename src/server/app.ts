@@ -11,6 +11,7 @@ import type { Context } from "./graphql/context.js";
 import { operationLimits } from "./graphql/limits.js";
 import { formatForClient } from "./graphql/client-errors.js";
 import { mutationsNeedToken } from "./http/auth.js";
+import { dashboardRouter } from "./http/dashboard.js";
 import { filesRouter } from "./http/files.js";
 import { graphiqlRouter } from "./http/graphiql.js";
 import { jsonErrors } from "./http/json-errors.js";
@@ -27,8 +28,8 @@ export interface HttpServer {
 
 /**
  * One HTTP server, one port: GraphQL queries and mutations over HTTP (Apollo),
- * subscriptions over WebSocket on the same path (graphql-ws), GraphiQL for browsers,
- * sample and checkpoint files, and a health probe.
+ * subscriptions over WebSocket on the same path (graphql-ws), the dashboard at `/`,
+ * GraphiQL for browsers, sample, checkpoint and metrics files, and a health probe.
  */
 export async function startHttpServer(options: {
   schema: GraphQLSchema;
@@ -70,6 +71,7 @@ export async function startHttpServer(options: {
 
   app.get("/healthz", (_req, res) => void res.json({ ok: true }));
   app.use(filesRouter(context.store, options.dataDir));
+  app.use(dashboardRouter());
   app.use(graphiqlRouter({ endpoint: GRAPHQL_PATH }));
   app.use(
     GRAPHQL_PATH,

@@ -5,7 +5,7 @@ import { readSettings } from "./settings.js";
 
 const logger = createLogger();
 const service = await startService(readSettings(process.argv.slice(2)), logger);
-process.stdout.write(`DCGAN service: GraphQL and GraphiQL at ${service.url}\n`);
+process.stdout.write(`DCGAN service: dashboard at ${new URL("/", service.url).href}, GraphQL and GraphiQL at ${service.url}\n`);
 
 let stopping = false;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

@@ -1,0 +1,91 @@
+import { createClient, type Client } from "graphql-ws";
+
+/** The server's GraphQL endpoint: the dashboard is served by the same server. */
+const ENDPOINT = "/graphql";
+const TOKEN_KEY = "dcgan.apiToken";
+
+export function apiToken(): string {
+  return localStorage.getItem(TOKEN_KEY) ?? "";
+}
+
+export function setApiToken(token: string): void {
+  if (token) localStorage.setItem(TOKEN_KEY, token);
+  else localStorage.removeItem(TOKEN_KEY);
+  wsClient?.dispose();
+  wsClient = undefined;
+}
+
+interface GraphQLErrorBody {
+  message: string;
+  extensions?: { code?: string; field?: string };
+}
+
+/** A GraphQL error answer: `code` and `field` come from the server's extensions. */
+export class ApiError extends Error {
+  readonly code?: string;
+  readonly field?: string;
+
+  constructor(error: GraphQLErrorBody) {
+    super(error.message);
+    this.name = "ApiError";
+    this.code = error.extensions?.code;
+    this.field = error.extensions?.field;
+  }
+}
+
+/** A query or mutation over HTTP. */
+export async function request<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  const token = apiToken();
+  const response = await fetch(ENDPOINT, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json().catch(() => ({ errors: [{ message: `HTTP ${response.status}` }] }))) as {
+    data?: T;
+    errors?: GraphQLErrorBody[];
+  };
+  if (body.errors?.[0]) throw new ApiError(body.errors[0]);
+  return body.data!;
+}
+
+let wsClient: Client | undefined;
+
+function subscriptions(): Client {
+  wsClient ??= createClient({
+    url: `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${ENDPOINT}`,
+    connectionParams: () => {
+      const token = apiToken();
+      return token ? { authorization: `Bearer ${token}` } : {};
+    },
+    lazy: true,
+    // A restarted server or a dropped network: reconnect, and let each view resubscribe.
+    retryAttempts: Infinity,
+    shouldRetry: () => true,
+  });
+  return wsClient;
+}
+
+export interface SubscriptionHandlers<T> {
+  next(data: T): void;
+  error?(error: ApiError): void;
+  complete?(): void;
+}
+
+/** A subscription over graphql-ws; the returned function ends it. */
+export function subscribe<T>(query: string, variables: Record<string, unknown>, handlers: SubscriptionHandlers<T>): () => void {
+  return subscriptions().subscribe<T>(
+    { query, variables },
+    {
+      next: ({ data, errors }) => {
+        if (errors?.[0]) handlers.error?.(new ApiError(errors[0] as GraphQLErrorBody));
+        else if (data) handlers.next(data);
+      },
+      error: (error) => {
+        const first = Array.isArray(error) ? (error[0] as GraphQLErrorBody | undefined) : undefined;
+        handlers.error?.(new ApiError(first ?? { message: error instanceof Error ? error.message : "subscription failed" }));
+      },
+      complete: () => handlers.complete?.(),
+    },
+  );
+}

@@ -1,0 +1,94 @@
+import { useEffect, useState } from "preact/hooks";
+import { request } from "../api";
+import { RUN_METRICS } from "../queries";
+import { href } from "../router";
+import { MetricSeries, smooth } from "../series";
+import type { Metric, RunStatus } from "../types";
+import { Chart, type ChartSeries } from "./Chart";
+import { ChartControls, type ChartSettings } from "./ChartControls";
+
+const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
+const POINTS_PER_RUN = 2000;
+
+interface ComparedRun {
+  id: string;
+  name: string;
+  status: RunStatus;
+  series: MetricSeries;
+}
+
+/**
+ * Runs aligned by iteration on one x axis: the union of their iterations, each run's
+ * values null where it has no point (uPlot bridges the gaps).
+ */
+function align(runs: ComparedRun[], pick: (run: ComparedRun) => number[]): { x: number[]; columns: (number | null)[][] } {
+  const x = [...new Set(runs.flatMap((r) => r.series.iterations))].sort((a, b) => a - b);
+  const position = new Map(x.map((iteration, i) => [iteration, i]));
+  const columns = runs.map((run) => {
+    const column: (number | null)[] = new Array<number | null>(x.length).fill(null);
+    const values = pick(run);
+    run.series.iterations.forEach((iteration, i) => (column[position.get(iteration)!] = values[i]!));
+    return column;
+  });
+  return { x, columns };
+}
+
+export function Compare({ ids }: { ids: string[] }) {
+  const [runs, setRuns] = useState<ComparedRun[]>();
+  const [error, setError] = useState<string>();
+  const [settings, setSettings] = useState<ChartSettings>({ smoothing: 0.6, log: false });
+
+  useEffect(() => {
+    Promise.all(
+      ids.map(async (id) => {
+        const { run } = await request<{ run: { id: string; name: string; status: RunStatus; metrics: Metric[] } | null }>(RUN_METRICS, { id, maxPoints: POINTS_PER_RUN });
+        if (!run) throw new Error(`There is no run ${id}.`);
+        const series = new MetricSeries();
+        series.append(run.metrics);
+        return { id: run.id, name: run.name, status: run.status, series };
+      }),
+    )
+      .then(setRuns)
+      .catch((err: Error) => setError(err.message));
+  }, [ids.join(",")]);
+
+  if (error) return <p class="error">{error}</p>;
+  if (!runs) return <p class="empty">Loading…</p>;
+  if (runs.length < 2) return <p class="empty">Pick two or more runs in the <a href={href.runs()}>runs list</a> to compare them.</p>;
+
+  const chart = (key: "lossD" | "lossG", dash?: number[]) => {
+    const { x, columns } = align(runs, (run) => smooth(run.series.columns[key], settings.smoothing));
+    const series: ChartSeries[] = runs.map((run, i) => ({ label: run.name, values: columns[i]!, color: COLORS[i % COLORS.length]!, dash }));
+    return { x, series };
+  };
+  const lossD = chart("lossD");
+  const lossG = chart("lossG", [6, 4]);
+
+  return (
+    <section class="compare">
+      <div class="toolbar">
+        <h1>Compare runs</h1>
+      </div>
+      <ul class="legend">
+        {runs.map((run, i) => (
+          <li key={run.id}>
+            <span class="swatch" style={{ background: COLORS[i % COLORS.length] }} /> <a href={href.run(run.id)}>{run.name}</a> ({run.status.toLowerCase()},{" "}
+            {run.series.lastIteration} iterations)
+          </li>
+        ))}
+      </ul>
+      <ChartControls settings={settings} onChange={setSettings} />
+      <div class="charts" id="compare-charts">
+        <Chart
+          title="Loss_D (solid) and Loss_G (dashed) by iteration"
+          x={lossD.x}
+          log={settings.log}
+          series={[
+            ...lossD.series.map((s) => ({ ...s, label: `${s.label} Loss_D` })),
+            ...lossG.series.map((s) => ({ ...s, label: `${s.label} Loss_G` })),
+          ]}
+        />
+      </div>
+    </section>
+  );
+}

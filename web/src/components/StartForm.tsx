@@ -1,0 +1,148 @@
+import { useEffect, useState } from "preact/hooks";
+import { ApiError, request } from "../api";
+import { START_RUN, SYSTEM } from "../queries";
+import { href } from "../router";
+import type { SystemInfo } from "../types";
+
+type FieldKind = "int" | "float" | "text";
+
+interface Field {
+  name: string;
+  label: string;
+  kind: FieldKind;
+  /** The tutorial's value; empty means "the server decides" (e.g. the dataset's channels). */
+  initial: string;
+  help: string;
+}
+
+/** StartRunInput's number and text fields, with the PyTorch tutorial's defaults. */
+const FIELDS: Field[] = [
+  { name: "name", label: "Name", kind: "text", initial: "", help: "optional; a name is made up when empty" },
+  { name: "imageSize", label: "Image size", kind: "int", initial: "64", help: "4 * 2^k pixels, at least 16" },
+  { name: "channels", label: "Channels (nc)", kind: "int", initial: "", help: "empty: the dataset's" },
+  { name: "nz", label: "Latent size (nz)", kind: "int", initial: "100", help: "length of G's input noise" },
+  { name: "ngf", label: "Generator width (ngf)", kind: "int", initial: "64", help: "" },
+  { name: "ndf", label: "Discriminator width (ndf)", kind: "int", initial: "64", help: "" },
+  { name: "batchSize", label: "Batch size", kind: "int", initial: "128", help: "" },
+  { name: "lr", label: "Learning rate", kind: "float", initial: "0.0002", help: "Adam, both networks" },
+  { name: "beta1", label: "Adam beta1", kind: "float", initial: "0.5", help: "" },
+  { name: "epochs", label: "Epochs", kind: "int", initial: "5", help: "passes over the data" },
+  { name: "iterations", label: "Iterations", kind: "int", initial: "", help: "instead of epochs, when given" },
+  { name: "seed", label: "Seed", kind: "int", initial: "999", help: "same seed, same run" },
+  { name: "sampleEvery", label: "Sample every", kind: "int", initial: "500", help: "iterations between fixed-noise grids" },
+  { name: "checkpointEvery", label: "Checkpoint every", kind: "int", initial: "500", help: "iterations between checkpoints" },
+];
+
+const DATASET_KINDS = ["FASHION_MNIST", "MNIST", "IMAGE_FOLDER", "SYNTHETIC"];
+
+/** Every StartRunInput field; the server validates, and its errors show beside the field they name. */
+export function StartForm() {
+  const [system, setSystem] = useState<SystemInfo>();
+  const [values, setValues] = useState<Record<string, string>>(() => Object.fromEntries(FIELDS.map((f) => [f.name, f.initial])));
+  const [dataset, setDataset] = useState({ kind: "", path: "" });
+  const [backend, setBackend] = useState("AUTO");
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [submitting, setSubmitting] = useState(false);
+
+  useEffect(() => {
+    request<{ system: SystemInfo }>(SYSTEM)
+      .then(({ system: info }) => {
+        setSystem(info);
+        setDataset((d) => ({ ...d, kind: d.kind || (info.datasets.includes("FASHION_MNIST") ? "FASHION_MNIST" : "SYNTHETIC") }));
+      })
+      .catch((err: Error) => setErrors({ form: err.message }));
+  }, []);
+
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    const input: Record<string, unknown> = { backend, dataset: { kind: dataset.kind, ...(dataset.path ? { path: dataset.path } : {}) } };
+    const fieldErrors: Record<string, string> = {};
+    for (const field of FIELDS) {
+      const raw = values[field.name]!.trim();
+      if (raw === "") continue;
+      if (field.kind === "text") input[field.name] = raw;
+      else if (Number.isFinite(Number(raw)) && (field.kind === "float" || Number.isInteger(Number(raw)))) input[field.name] = Number(raw);
+      else fieldErrors[field.name] = field.kind === "int" ? "must be a whole number" : "must be a number";
+    }
+    // The tutorial trains for epochs; an iteration count replaces them.
+    if (input.iterations !== undefined) delete input.epochs;
+    setErrors(fieldErrors);
+    if (Object.keys(fieldErrors).length > 0) return;
+    setSubmitting(true);
+    try {
+      const { startRun } = await request<{ startRun: { id: string } }>(START_RUN, { input });
+      location.hash = href.run(startRun.id);
+    } catch (err) {
+      const field = err instanceof ApiError && err.field ? err.field : "form";
+      setErrors({ [field]: (err as Error).message });
+    } finally {
+      setSubmitting(false);
+    }
+  };
+
+  const errorFor = (name: string) => errors[name] && <span class="error field-error" data-field={name}>{errors[name]}</span>;
+  return (
+    <section>
+      <h1>New run</h1>
+      <p class="small">The defaults are the PyTorch DCGAN tutorial's. The run starts as soon as a training slot is free.</p>
+      <form class="start-form" onSubmit={(e) => void submit(e)} noValidate>
+        {errors.form && <p class="error">{errors.form}</p>}
+        <label>
+          <span>Dataset</span>
+          <select name="dataset.kind" value={dataset.kind} onChange={(e) => setDataset({ ...dataset, kind: e.currentTarget.value })}>
+            {DATASET_KINDS.map((kind) => (
+              <option value={kind}>
+                {kind.toLowerCase().replace("_", "-")}
+                {system?.datasets.includes(kind) ? " (installed)" : ""}
+              </option>
+            ))}
+          </select>
+          {errorFor("dataset.kind")}
+        </label>
+        <label>
+          <span>Dataset folder</span>
+          <input
+            name="dataset.path"
+            value={dataset.path}
+            placeholder={dataset.kind === "FASHION_MNIST" ? "/usr/share/datasets/fashion-mnist" : dataset.kind === "SYNTHETIC" ? "not needed" : "folder on the server"}
+            onInput={(e) => setDataset({ ...dataset, path: e.currentTarget.value })}
+          />
+          {errorFor("dataset.path")}
+          {errorFor("dataset")}
+        </label>
+        <label>
+          <span>Backend</span>
+          <select name="backend" value={backend} onChange={(e) => setBackend(e.currentTarget.value)}>
+            <option value="AUTO">auto (the fastest available)</option>
+            {system?.backends.map((b) => (
+              <option value={b.name.toUpperCase()} disabled={!b.available} title={b.detail}>
+                {b.name}
+                {b.available ? "" : " (unavailable)"}
+              </option>
+            ))}
+          </select>
+          {errorFor("backend")}
+        </label>
+        {FIELDS.map((field) => (
+          <label key={field.name}>
+            <span>{field.label}</span>
+            <input
+              name={field.name}
+              inputMode={field.kind === "text" ? "text" : "decimal"}
+              value={values[field.name]}
+              placeholder={field.help}
+              onInput={(e) => setValues({ ...values, [field.name]: e.currentTarget.value })}
+            />
+            {errorFor(field.name)}
+          </label>
+        ))}
+        <div class="actions">
+          <button class="button primary" type="submit" disabled={submitting}>
+            {submitting ? "Starting…" : "Start run"}
+          </button>
+          <a href={href.runs()}>Cancel</a>
+        </div>
+      </form>
+    </section>
+  );
+}

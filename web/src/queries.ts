@@ -1,0 +1,37 @@
+/** The dashboard's GraphQL documents: every view is built on the public API only. */
+
+const SUMMARY = `id name status backend dataset iteration epoch totalIterations createdAt error
+  config { batchSize } latestSample { url iteration }`;
+
+const DETAIL = `id name status backend backendDetail dataset iteration epoch totalIterations batchesPerEpoch
+  createdAt startedAt finishedAt error latestSample { url iteration }
+  config { backend batchSize beta1 channels checkpointEvery dataset { kind path } epochs imageSize iterations lr ndf ngf nz sampleEvery seed }
+  samples { id kind iteration epoch url createdAt }
+  checkpoints { id iteration epoch bytes createdAt downloadUrl }`;
+
+export const METRIC_FIELDS = "iteration epoch lossD lossG dX dGz1 dGz2 imagesPerSecond";
+
+export const RUNS = `query Runs($status: RunStatus, $after: String) {
+  runs(status: $status, first: 50, after: $after) { nodes { ${SUMMARY} } pageInfo { endCursor hasNextPage } }
+}`;
+
+export const RUNS_UPDATED = `subscription RunsUpdated { runUpdated { ${SUMMARY} } }`;
+
+export const RUN = `query Run($id: ID!, $maxPoints: Int!) {
+  run(id: $id) { ${DETAIL} metrics(maxPoints: $maxPoints) { ${METRIC_FIELDS} } }
+}`;
+
+export const RUN_UPDATED = `subscription RunUpdated($id: ID!) { runUpdated(runId: $id) { ${DETAIL} } }`;
+
+export const RUN_METRICS = `query RunMetrics($id: ID!, $maxPoints: Int!) {
+  run(id: $id) { id name status metrics(maxPoints: $maxPoints) { ${METRIC_FIELDS} } }
+}`;
+
+export const PROGRESS = `subscription Progress($id: ID!, $after: Int) { runProgress(runId: $id, after: $after) { ${METRIC_FIELDS} } }`;
+
+export const SYSTEM = `query System { system { backends { name available detail } datasets maxConcurrentRuns } }`;
+
+export const START_RUN = `mutation StartRun($input: StartRunInput!) { startRun(input: $input) { id } }`;
+export const STOP_RUN = `mutation StopRun($id: ID!) { stopRun(id: $id) { id status } }`;
+export const RESUME_RUN = `mutation ResumeRun($id: ID!, $checkpointId: ID) { resumeRun(id: $id, checkpointId: $checkpointId) { id status } }`;
+export const GENERATE = `mutation Generate($checkpointId: ID!, $seed: Int!) { generate(checkpointId: $checkpointId, seed: $seed) { id url iteration kind } }`;
