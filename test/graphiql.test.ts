@@ -1,29 +1,13 @@
-import { existsSync } from "node:fs";
 import { mkdir, rm, stat } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GRAPHIQL_CSP } from "../src/server/http/graphiql.js";
 import { startGraphiqlTestServer } from "./graphiql-server.js";
 import { startTestServer } from "./server-helpers.js";
+import { launchChromium, OUTPUT_DIR, SKIP_BROWSER } from "./browser-helpers.js";
 import type { TestServer } from "./graphiql-server.js";
 
-/** CI installs it with `apt-get install -y chromium`. */
-const CHROMIUM = process.env.DCGAN_CHROMIUM ?? "/usr/bin/chromium";
-const SKIP_BROWSER = process.env.DCGAN_SKIP_BROWSER === "1";
-const OUTPUT_DIR = fileURLToPath(new URL("../test-output/", import.meta.url));
 const SCREENSHOT = `${OUTPUT_DIR}graphiql.png`;
-
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 const QUERY_EDITOR = ".graphiql-query-editor";
 const RESPONSE_PANE = ".graphiql-response";
@@ -182,14 +166,7 @@ describe("GraphiQL in headless Chromium", () => {
       ctx.skip("DCGAN_SKIP_BROWSER=1: browser test skipped");
       return;
     }
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `Chromium not found at ${CHROMIUM}. Install it (apt-get install -y chromium), ` +
-          "set DCGAN_CHROMIUM to its path, or set DCGAN_SKIP_BROWSER=1 to skip this test.",
-      );
-    }
-
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     const page = await context.newPage();
 

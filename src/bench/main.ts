@@ -183,12 +183,15 @@ async function main(): Promise<void> {
       return `| ${r.config} | ${r.implementation} | ${ips} | ${ratio} | ${r.note} |`;
     }),
   ].join("\n");
-  const queries = await benchQueries();
+  const { queries, dashboard } = await benchQueries();
   for (const q of queries) process.stderr.write(`query ${q.query}: p50 ${q.p50Ms.toFixed(1)} ms, p99 ${q.p99Ms.toFixed(1)} ms\n`);
   const queryTable = [
     `| query, with a run training and a finished run of 200,000 iterations | p50 ms | p99 ms | goal p99 ms |`,
     "| --- | --- | --- | --- |",
     ...queries.map((q) => `| \`${q.query}\` | ${q.p50Ms.toFixed(1)} | ${q.p99Ms.toFixed(1)} | ${QUERY_P99_GOAL_MS} |`),
+    dashboard
+      ? `| dashboard (Chromium): open that run until its loss chart is drawn (${dashboard.points} points) | ${dashboard.medianMs.toFixed(0)} | ${Math.max(...dashboard.times).toFixed(0)} (max of ${dashboard.times.length}) | 1000 |`
+      : "| dashboard: not measured (no Chromium) | - | - | 1000 |",
   ].join("\n");
   // Whole runs: data loading, samples and checkpoints, then the service's overhead. The
   // three alternate, PIPELINE_ROUNDS times, so that the VM's drift hits each alike.
@@ -221,7 +224,7 @@ async function main(): Promise<void> {
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? "unknown CPU"}, Node ${process.version}`;
   process.stdout.write(`\nMachine: ${machine}\n\n${table}\n\n${queryTable}\n\n${pipelineTable}\n\n${streamingTable}\n`);
   const out = process.env.DCGAN_BENCH_OUT ?? "bench-results.json";
-  await writeFile(out, JSON.stringify({ date: new Date().toISOString(), machine, backends: report, rows, queries, pipeline, streaming }, null, 2));
+  await writeFile(out, JSON.stringify({ date: new Date().toISOString(), machine, backends: report, rows, queries, dashboard, pipeline, streaming }, null, 2));
   process.stdout.write(`\nwrote ${out}\n`);
 }
 

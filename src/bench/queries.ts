@@ -6,6 +6,7 @@ import { parseTrainConfig } from "../engine/config.js";
 import type { IterationMetrics } from "../engine/metrics.js";
 import { startService } from "../server/service.js";
 import { readSettings } from "../server/settings.js";
+import { benchDashboardOpening, type DashboardOpening } from "./dashboard.js";
 
 /** Iterations the finished run holds, and how often each query is timed. */
 const STORED_ITERATIONS = 200_000;
@@ -23,9 +24,10 @@ function percentile(sorted: number[], p: number): number {
 
 /**
  * Latency of the dashboard's queries over HTTP while a run trains in the same service,
- * against a finished run holding 200,000 stored iterations.
+ * against a finished run holding 200,000 stored iterations; and the time the dashboard
+ * takes to open that run.
  */
-export async function benchQueries(): Promise<QueryLatency[]> {
+export async function benchQueries(): Promise<{ queries: QueryLatency[]; dashboard: DashboardOpening | null }> {
   const dataDir = await mkdtemp(join(tmpdir(), "dcgan-bench-"));
   // The defaults a user gets, on a free port and a fresh data folder; nothing from this environment.
   const service = await startService(readSettings(["--port", "0", "--data-dir", dataDir], {}), pino({ level: "silent" }));
@@ -65,8 +67,9 @@ export async function benchQueries(): Promise<QueryLatency[]> {
       times.sort((a, b) => a - b);
       results.push({ query: query.replace(/"[^"]+"/, '"…"'), p50Ms: percentile(times, 50), p99Ms: percentile(times, 99) });
     }
+    const dashboard = await benchDashboardOpening(new URL(service.url).origin, history.id);
     await post(`mutation { stopRun(id: "${training.startRun!.id}") { id } }`);
-    return results;
+    return { queries: results, dashboard };
   } finally {
     await service.close();
     await rm(dataDir, { recursive: true, force: true });
