@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { METRIC_COLUMNS } from "../src/engine/metrics.js";
-import { launchChromium, OUTPUT_DIR } from "./browser-helpers.js";
+import { launchChromium, OUTPUT_DIR, SKIP_BROWSER } from "./browser-helpers.js";
 import { startTestServer, type TestServer } from "./server-helpers.js";
 
 const BUILD = fileURLToPath(new URL("../dist/web/index.html", import.meta.url));
@@ -34,7 +34,7 @@ async function decodedWidth(page: Page, selector: string): Promise<number> {
   return Number(await handle.jsonValue());
 }
 
-describe("the dashboard, in headless Chromium against a real server", () => {
+describe.skipIf(SKIP_BROWSER)("the dashboard, in headless Chromium against a real server", () => {
   let server: TestServer;
   let browser: Browser;
   let context: BrowserContext;
