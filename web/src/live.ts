@@ -1,7 +1,49 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { subscribe } from "./api";
 import { PROGRESS } from "./queries";
+import type { MetricSeries } from "./series";
 import type { Metric } from "./types";
+
+/**
+ * Appends every new iteration of each run to its series: runProgress from after the
+ * last point loaded, so the seam has neither a gap nor a duplicate. Redraws at most
+ * once per animation frame; returns each run's newest iteration. A finished run's
+ * stream completes at once.
+ */
+export function useLiveSeries(runs: { id: string; series: MetricSeries }[] | undefined): Record<string, Metric> {
+  const [, setVersion] = useState(0);
+  const latest = useRef<Record<string, Metric>>({});
+  useEffect(() => {
+    if (!runs) return;
+    let frame = 0;
+    const ends = new Map<string, () => void>();
+    const follow = ({ id, series }: { id: string; series: MetricSeries }) => {
+      ends.set(
+        id,
+        subscribe<{ runProgress: Metric }>(PROGRESS, { id, after: series.lastIteration }, {
+          next: ({ runProgress }) => {
+            series.append([runProgress]);
+            latest.current[id] = runProgress;
+            frame ||= requestAnimationFrame(() => {
+              frame = 0;
+              setVersion((v) => v + 1);
+            });
+          },
+          // A reader too slow for the stream (a background tab) picks up where it stopped.
+          error: (err) => {
+            if (err.code === "SUBSCRIBER_TOO_SLOW") follow({ id, series });
+          },
+        }),
+      );
+    };
+    runs.forEach(follow);
+    return () => {
+      for (const end of ends.values()) end();
+      cancelAnimationFrame(frame);
+    };
+  }, [runs]);
+  return latest.current;
+}
 
 /**
  * The latest iteration of each of `runIds` (running runs), from runProgress. Updates

@@ -1,5 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { request } from "../api";
+import { useLiveSeries } from "../live";
 import { RUN_METRICS } from "../queries";
 import { href } from "../router";
 import { MetricSeries, smooth } from "../series";
@@ -52,6 +53,8 @@ export function Compare({ ids }: { ids: string[] }) {
       .catch((err: Error) => setError(err.message));
   }, [ids.join(",")]);
 
+  // Running runs keep drawing; finished ones' streams end at once.
+  useLiveSeries(runs);
   if (error) return <p class="error">{error}</p>;
   if (!runs) return <p class="empty">Loading…</p>;
   if (runs.length < 2) return <p class="empty">Pick two or more runs in the <a href={href.runs()}>runs list</a> to compare them.</p>;

@@ -1,7 +1,8 @@
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useMemo, useState } from "preact/hooks";
 import { request, subscribe } from "../api";
 import { eta, formatTime } from "../format";
-import { PROGRESS, RESUME_RUN, RUN, RUN_UPDATED, STOP_RUN } from "../queries";
+import { useLiveSeries } from "../live";
+import { RESUME_RUN, RUN, RUN_UPDATED, STOP_RUN } from "../queries";
 import { href } from "../router";
 import { MetricSeries, smooth } from "../series";
 import { RESUMABLE, STOPPABLE, type Metric, type RunDetail } from "../types";
@@ -11,69 +12,33 @@ import { Checkpoints } from "./Checkpoints";
 import { SampleTimeline } from "./SampleTimeline";
 import { StatusBadge } from "./StatusBadge";
 
-/** History is downsampled by the server to this many points; live ones are appended. */
+/** History is downsampled by the server to this many points; live ones are appended (useLiveSeries). */
 const HISTORY_POINTS = 2000;
-
-/**
- * One run: a downsampled history, then every new iteration from runProgress (after
- * the last one loaded, so there is neither a gap nor a duplicate), redrawn at most
- * once per animation frame.
- */
-function useRunMetrics(id: string, loaded: MetricSeries | undefined): { series: MetricSeries | undefined; latest?: Metric } {
-  const [, setVersion] = useState(0);
-  const latest = useRef<Metric>();
-  useEffect(() => {
-    if (!loaded) return;
-    let frame = 0;
-    let end = () => {};
-    const follow = () => {
-      end = subscribe<{ runProgress: Metric }>(PROGRESS, { id, after: loaded.lastIteration }, {
-        next: ({ runProgress }) => {
-          loaded.append([runProgress]);
-          latest.current = runProgress;
-          frame ||= requestAnimationFrame(() => {
-            frame = 0;
-            setVersion((v) => v + 1);
-          });
-        },
-        // A reader too slow for the stream (a background tab) picks up where it stopped.
-        error: (err) => {
-          if (err.code === "SUBSCRIBER_TOO_SLOW") follow();
-        },
-      });
-    };
-    follow();
-    return () => {
-      end();
-      cancelAnimationFrame(frame);
-    };
-  }, [id, loaded]);
-  return { series: loaded, latest: latest.current };
-}
 
 export function RunPage({ id }: { id: string }) {
   const [run, setRun] = useState<RunDetail>();
-  const [loaded, setLoaded] = useState<MetricSeries>();
+  const [series, setSeries] = useState<MetricSeries>();
   const [error, setError] = useState<string>();
   const [actionError, setActionError] = useState<string>();
   const [settings, setSettings] = useState<ChartSettings>({ smoothing: 0.6, log: false });
 
   useEffect(() => {
     setRun(undefined);
-    setLoaded(undefined);
+    setSeries(undefined);
     request<{ run: (RunDetail & { metrics: Metric[] }) | null }>(RUN, { id, maxPoints: HISTORY_POINTS })
       .then(({ run: found }) => {
         if (!found) return setError(`There is no run ${id}.`);
-        const series = new MetricSeries();
-        series.append(found.metrics);
+        const history = new MetricSeries();
+        history.append(found.metrics);
         setRun(found);
-        setLoaded(series);
+        setSeries(history);
       })
       .catch((err: Error) => setError(err.message));
     return subscribe<{ runUpdated: RunDetail }>(RUN_UPDATED, { id }, { next: ({ runUpdated }) => setRun(runUpdated) });
   }, [id]);
 
-  const { series, latest } = useRunMetrics(id, loaded);
+  const followed = useMemo(() => (series ? [{ id, series }] : undefined), [id, series]);
+  const latest = useLiveSeries(followed)[id];
   if (error) return <p class="error">{error}</p>;
   if (!run || !series) return <p class="empty">Loading…</p>;
 
