@@ -106,7 +106,9 @@ export function RunsList() {
                     <StatusBadge status={run.status} />
                   </td>
                   <td>{run.backend ?? "–"}</td>
-                  <td>{run.dataset ?? "–"}</td>
+                  <td class="dataset" title={run.dataset ?? undefined}>
+                    {run.dataset ?? "–"}
+                  </td>
                   <td class="num">
                     {iteration}
                     {run.totalIterations ? ` / ${run.totalIterations}` : ""}

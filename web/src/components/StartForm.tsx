@@ -160,7 +160,8 @@ export function StartForm() {
           </label>
         ))}
         <div class="actions">
-          <button class="button primary" type="submit" disabled={submitting}>
+          {/* Datasets and backends come from the server: until then there is nothing valid to send. */}
+          <button class="button primary" type="submit" disabled={submitting || !system}>
             {submitting ? "Starting…" : "Start run"}
           </button>
           <a href={href.runs()}>Cancel</a>
