@@ -29,7 +29,7 @@ export class MetricSeries {
       this.iterations.push(m.iteration);
       for (const key of SERIES_KEYS) this.columns[key].push(m[key]);
     }
-    if (this.length > this.cap) this.halve();
+    while (this.length > this.cap) this.halve();
   }
 
   /** Keeps even indices and the last point. */
