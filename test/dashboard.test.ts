@@ -141,6 +141,19 @@ describe.skipIf(SKIP_BROWSER)("the dashboard, in headless Chromium against a rea
     expect(Number(await chart.getAttribute("data-points"))).toBeGreaterThanOrEqual(30);
     expect(await page.locator(".legend li").allTextContents()).toEqual([expect.stringMatching(/^ ?first/), expect.stringMatching(/^ ?second/)]);
     await page.screenshot({ path: `${OUTPUT_DIR}dashboard-compare.png`, fullPage: true });
+  });
+
+  it("deletes a finished run from its page, after asking", async () => {
+    const { data } = await server.gql<{ runs: { nodes: { id: string; name: string }[] } }>("{ runs { nodes { id name } } }");
+    const second = data!.runs.nodes.find((r) => r.name === "second")!;
+    await page.goto(`${server.origin}/#/runs/${second.id}`);
+    page.once("dialog", (dialog) => void dialog.accept());
+    await page.locator("#delete-run").click();
+    await page.waitForURL(/#\/$/);
+    await page.getByRole("link", { name: "first" }).waitFor();
+    expect(await page.locator(`tr[data-run-id="${second.id}"]`).count()).toBe(0);
+    const after = await server.gql<{ run: unknown }>(`{ run(id: "${second.id}") { id } }`);
+    expect(after.data!.run).toBeNull();
     expect(problems).toEqual([]);
     expect(requests.filter((url) => new URL(url).hostname !== "127.0.0.1")).toEqual([]);
   });

@@ -34,4 +34,5 @@ export const SYSTEM = `query System { system { backends { name available detail 
 export const START_RUN = `mutation StartRun($input: StartRunInput!) { startRun(input: $input) { id } }`;
 export const STOP_RUN = `mutation StopRun($id: ID!) { stopRun(id: $id) { id status } }`;
 export const RESUME_RUN = `mutation ResumeRun($id: ID!, $checkpointId: ID) { resumeRun(id: $id, checkpointId: $checkpointId) { id status } }`;
+export const DELETE_RUN = `mutation DeleteRun($id: ID!) { deleteRun(id: $id) }`;
 export const GENERATE = `mutation Generate($checkpointId: ID!, $seed: Int!) { generate(checkpointId: $checkpointId, seed: $seed) { id url iteration kind } }`;

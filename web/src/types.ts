@@ -7,6 +7,8 @@ export const RUN_STATUSES: RunStatus[] = ["QUEUED", "RUNNING", "STOPPING", "STOP
 /** Statuses from which resumeRun continues a run. */
 export const RESUMABLE: RunStatus[] = ["STOPPED", "FAILED", "INTERRUPTED"];
 export const STOPPABLE: RunStatus[] = ["QUEUED", "RUNNING"];
+/** Statuses in which deleteRun removes a run: it must not be training. */
+export const FINISHED: RunStatus[] = ["STOPPED", "COMPLETED", "FAILED", "INTERRUPTED"];
 
 export interface Sample {
   id: string;

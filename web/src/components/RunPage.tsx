@@ -2,10 +2,10 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import { request, subscribe } from "../api";
 import { eta, formatTime } from "../format";
 import { useLiveSeries } from "../live";
-import { RESUME_RUN, RUN, RUN_UPDATED, STOP_RUN } from "../queries";
+import { DELETE_RUN, RESUME_RUN, RUN, RUN_UPDATED, STOP_RUN } from "../queries";
 import { href } from "../router";
 import { MetricSeries, smooth } from "../series";
-import { RESUMABLE, STOPPABLE, type Metric, type RunDetail } from "../types";
+import { FINISHED, RESUMABLE, STOPPABLE, type Metric, type RunDetail } from "../types";
 import { Chart } from "./Chart";
 import { ChartControls, type ChartSettings } from "./ChartControls";
 import { Checkpoints } from "./Checkpoints";
@@ -42,13 +42,19 @@ export function RunPage({ id }: { id: string }) {
   if (error) return <p class="error">{error}</p>;
   if (!run || !series) return <p class="empty">Loading…</p>;
 
-  const act = async (mutation: string, variables: Record<string, unknown>) => {
+  const act = async (mutation: string, variables: Record<string, unknown>): Promise<boolean> => {
     setActionError(undefined);
     try {
       await request(mutation, variables);
+      return true;
     } catch (err) {
       setActionError((err as Error).message);
+      return false;
     }
+  };
+  const remove = async () => {
+    if (!confirm(`Delete run "${run.name}" with its metrics, samples and checkpoints? This cannot be undone.`)) return;
+    if (await act(DELETE_RUN, { id })) location.hash = href.runs();
   };
   const iteration = Math.max(run.iteration, series.lastIteration);
   const x = series.iterations;
@@ -74,6 +80,9 @@ export function RunPage({ id }: { id: string }) {
         <a class="button" href={`/files/metrics/${encodeURIComponent(run.id)}.csv`} download>
           Metrics CSV
         </a>
+        <button class="button danger" id="delete-run" disabled={!FINISHED.includes(run.status)} title="only a run that is not training can be deleted" onClick={() => void remove()}>
+          Delete
+        </button>
       </div>
       {actionError && <p class="error">{actionError}</p>}
       {run.error && <p class="error">{run.error}</p>}
