@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { RUN_SHAPE, type BenchRun, wallImagesPerSecond } from "./streaming.js";
+import { type BenchRun, RUN_SHAPE, wallImagesPerSecond } from "./bench-run.js";
 
 const CLI = fileURLToPath(new URL("../cli/main.js", import.meta.url));
 

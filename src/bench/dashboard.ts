@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { chromium } from "playwright-core";
+import { percentile } from "./stats.js";
 
 const CHROMIUM = process.env.DCGAN_CHROMIUM ?? "/usr/bin/chromium";
 
@@ -31,8 +32,7 @@ export async function benchDashboardOpening(origin: string, runId: string, repea
       if (i > 0) times.push(performance.now() - start);
       points = Number(await page.locator("#loss-chart .chart").getAttribute("data-points"));
     }
-    times.sort((a, b) => a - b);
-    return { medianMs: times[Math.floor(times.length / 2)]!, times, points };
+    return { medianMs: percentile(times, 50), times, points };
   } finally {
     await browser.close();
   }

@@ -15,7 +15,9 @@ import { Gan } from "../engine/gan.js";
 import { discriminatorLayers, generatorLayers, type Layer } from "../engine/models.js";
 import { benchCliRun } from "./cli-run.js";
 import { benchQueries } from "./queries.js";
-import { type BenchRun, benchStreaming } from "./streaming.js";
+import type { BenchRun } from "./bench-run.js";
+import { percentile } from "./stats.js";
+import { benchStreaming } from "./streaming.js";
 
 interface BenchConfig {
   name: string;
@@ -105,7 +107,7 @@ async function benchTfjs(config: BenchConfig): Promise<Measurement> {
       times.push(t);
       total += t;
     }
-    const imagesPerSecond = config.batchSize / median(times);
+    const imagesPerSecond = config.batchSize / percentile(times, 50);
     const gflops = (imagesPerSecond * iterationFlops(config)) / 1e9;
     return { imagesPerSecond, note: `median of ${times.length} iterations, ${gflops.toFixed(1)} GFLOP/s` };
   } finally {
@@ -128,11 +130,6 @@ async function benchPytorch(config: BenchConfig, threads: number, iterations: nu
   } catch (err) {
     return { imagesPerSecond: null, note: `unavailable: ${(err as Error).message.split("\n")[0]}` };
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 async function main(): Promise<void> {
@@ -201,7 +198,7 @@ async function main(): Promise<void> {
     samples.cliWriting.push(await benchCliRun(PIPELINE_RUN));
     samples.service.push((await benchStreaming(100, PIPELINE_RUN)).imagesPerSecond);
   }
-  const [cliQuiet, cliWriting, service] = [samples.cliQuiet, samples.cliWriting, samples.service].map(median) as [number, number, number];
+  const [cliQuiet, cliWriting, service] = [samples.cliQuiet, samples.cliWriting, samples.service].map((values) => percentile(values, 50)) as [number, number, number];
   const spread = (values: number[]) => `${Math.min(...values).toFixed(1)}-${Math.max(...values).toFixed(1)}`;
   const pipeline = [
     { run: "CLI, samples and checkpoints at the end only", imagesPerSecond: cliQuiet, spread: spread(samples.cliQuiet), baseline: "-", ratio: "-" },

@@ -7,6 +7,7 @@ import type { IterationMetrics } from "../engine/metrics.js";
 import { startService } from "../server/service.js";
 import { readSettings } from "../server/settings.js";
 import { benchDashboardOpening, type DashboardOpening } from "./dashboard.js";
+import { percentile } from "./stats.js";
 
 /** Iterations the finished run holds, and how often each query is timed. */
 const STORED_ITERATIONS = 200_000;
@@ -16,10 +17,6 @@ export interface QueryLatency {
   query: string;
   p50Ms: number;
   p99Ms: number;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 /**
@@ -64,7 +61,6 @@ export async function benchQueries(): Promise<{ queries: QueryLatency[]; dashboa
         await post(query);
         times.push(performance.now() - start);
       }
-      times.sort((a, b) => a - b);
       results.push({ query: query.replace(/"[^"]+"/, '"…"'), p50Ms: percentile(times, 50), p99Ms: percentile(times, 99) });
     }
     const dashboard = await benchDashboardOpening(new URL(service.url).origin, history.id);

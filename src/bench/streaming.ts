@@ -6,7 +6,9 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
+import { type BenchRun, RUN_SHAPE, wallImagesPerSecond } from "./bench-run.js";
 import { cpuSeconds, rssKb } from "./process-stats.js";
+import { percentile } from "./stats.js";
 
 const SERVER = fileURLToPath(new URL("../server/main.js", import.meta.url));
 
@@ -29,26 +31,6 @@ export interface StreamingResult {
 /** Resident memory (kB) and CPU seconds of a process that is still running. */
 function processStats(pid: number): { rssKb: number; cpuSeconds: number } {
   return { rssKb: rssKb(pid) ?? Number.NaN, cpuSeconds: cpuSeconds(pid) ?? Number.NaN };
-}
-
-/** The run the benchmarks train through the service and the CLI: config (b) on wasm. */
-export interface BenchRun {
-  iterations: number;
-  /** The same every N iterations for samples and checkpoints. */
-  writeEvery: number;
-  dataset: "FASHION_MNIST" | "SYNTHETIC";
-}
-
-export const RUN_SHAPE = { imageSize: 32, channels: 1, ngf: 32, ndf: 32, batchSize: 64 } as const;
-
-/**
- * Images/s over wall-clock time between iteration timestamps: unlike each iteration's own
- * figure, it counts everything between iterations (writes, reporting, event-loop turns).
- * The first iterations are left out: kernels compile and memory is allocated.
- */
-export function wallImagesPerSecond(timestamps: number[], batchSize: number, warmup = 3): number {
-  const timed = timestamps.slice(warmup);
-  return ((timed.length - 1) * batchSize * 1000) / (timed.at(-1)! - timed[0]!);
 }
 
 /** One graphql-ws subscriber on a raw socket: as light a client as can be, so that the server is what is measured. */
@@ -128,7 +110,6 @@ export async function benchStreaming(subscribers: number, { iterations, writeEve
     const seconds = (performance.now() - started) / 1000;
     const finished = processStats(server.pid!);
     for (const c of clients) c.socket.close();
-    latencies.sort((a, b) => a - b);
     const expected = Array.from({ length: iterations }, (_, i) => i + 1);
     const serverCpu = (finished.cpuSeconds - connected.cpuSeconds) / seconds;
     return {
@@ -136,8 +117,8 @@ export async function benchStreaming(subscribers: number, { iterations, writeEve
       imagesPerSecond: wallImagesPerSecond(timestamps, RUN_SHAPE.batchSize),
       iterations,
       complete: seen.filter((s) => s.length === iterations && s.every((n, i) => n === expected[i])).length,
-      p50Ms: latencies[Math.floor(latencies.length / 2)]!,
-      p99Ms: latencies[Math.floor(latencies.length * 0.99)]!,
+      p50Ms: percentile(latencies, 50),
+      p99Ms: percentile(latencies, 99),
       serverCpu,
       serverCpuPerSubscriber: serverCpu / subscribers,
       kbPerSubscriber: (connected.rssKb - idle.rssKb) / subscribers,

@@ -7,6 +7,7 @@
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 import type { Rng } from "../engine/rng.js";
+import { percentile } from "../bench/stats.js";
 
 const PROGRESS = `subscription Progress($runId: ID!, $after: Int) {
   runProgress(runId: $runId, after: $after) { iteration lossD lossG }
@@ -237,9 +238,7 @@ export class Latencies {
   }
 
   percentile(p: number): number {
-    if (this.values.length === 0) return Number.NaN;
-    const sorted = [...this.values].sort((a, b) => a - b);
-    return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+    return this.values.length === 0 ? Number.NaN : percentile(this.values, p);
   }
 
   summary(): string {

@@ -2,26 +2,13 @@ import express, { type Router } from "express";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { selfOnlyCsp } from "./csp.js";
 
 /**
  * The dashboard's build (web/, built by `npm run build` into dist/web): dist/server/http
  * finds it two folders up; src/server/http (tests, tsx) in the dist folder beside src.
  */
 const BUILD_CANDIDATES = ["../../web", "../../../dist/web"].map((relative) => fileURLToPath(new URL(relative, import.meta.url)));
-
-/** Everything from the server itself; live updates over WebSocket to the same host. */
-export const DASHBOARD_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  // 'self' covers same-origin ws(s) in CSP3 browsers; ws:/wss: for older ones.
-  "connect-src 'self' ws: wss:",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'self'",
-].join("; ");
 
 /**
  * The dashboard at `/`: its page, and its assets by name from a table read at start,
@@ -38,8 +25,9 @@ export function dashboardRouter(buildDir = BUILD_CANDIDATES.find((dir) => exists
   }
   const assetsDir = join(buildDir, "assets");
   const assets = new Set(readdirSync(assetsDir));
+  const csp = selfOnlyCsp();
   router.get("/", (_req, res) => {
-    res.set({ "Content-Security-Policy": DASHBOARD_CSP, "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff" });
+    res.set({ "Content-Security-Policy": csp, "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff" });
     res.sendFile(join(buildDir, "index.html"));
   });
   router.get("/assets/:name", (req, res, next) => {

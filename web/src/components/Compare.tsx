@@ -22,16 +22,17 @@ interface ComparedRun {
  * Runs aligned by iteration on one x axis: the union of their iterations, each run's
  * values null where it has no point (uPlot bridges the gaps).
  */
-function align(runs: ComparedRun[], pick: (run: ComparedRun) => number[]): { x: number[]; columns: (number | null)[][] } {
+function alignByIteration(runs: ComparedRun[]): { x: number[]; column(run: ComparedRun, values: number[]): (number | null)[] } {
   const x = [...new Set(runs.flatMap((r) => r.series.iterations))].sort((a, b) => a - b);
   const position = new Map(x.map((iteration, i) => [iteration, i]));
-  const columns = runs.map((run) => {
-    const column: (number | null)[] = new Array<number | null>(x.length).fill(null);
-    const values = pick(run);
-    run.series.iterations.forEach((iteration, i) => (column[position.get(iteration)!] = values[i]!));
-    return column;
-  });
-  return { x, columns };
+  return {
+    x,
+    column: (run, values) => {
+      const column = new Array<number | null>(x.length).fill(null);
+      run.series.iterations.forEach((iteration, i) => (column[position.get(iteration)!] = values[i]!));
+      return column;
+    },
+  };
 }
 
 export function Compare({ ids }: { ids: string[] }) {
@@ -59,13 +60,14 @@ export function Compare({ ids }: { ids: string[] }) {
   if (!runs) return <p class="empty">Loading…</p>;
   if (runs.length < 2) return <p class="empty">Pick two or more runs in the <a href={href.runs()}>runs list</a> to compare them.</p>;
 
-  const chart = (key: "lossD" | "lossG", dash?: number[]) => {
-    const { x, columns } = align(runs, (run) => smooth(run.series.columns[key], settings.smoothing));
-    const series: ChartSeries[] = runs.map((run, i) => ({ label: run.name, values: columns[i]!, color: COLORS[i % COLORS.length]!, dash }));
-    return { x, series };
-  };
-  const lossD = chart("lossD");
-  const lossG = chart("lossG", [6, 4]);
+  const { x, column } = alignByIteration(runs);
+  const lines = (key: "lossD" | "lossG", dash?: number[]): ChartSeries[] =>
+    runs.map((run, i) => ({
+      label: `${run.name} ${key === "lossD" ? "Loss_D" : "Loss_G"}`,
+      values: column(run, smooth(run.series.columns[key], settings.smoothing)),
+      color: COLORS[i % COLORS.length]!,
+      dash,
+    }));
 
   return (
     <section class="compare">
@@ -82,15 +84,7 @@ export function Compare({ ids }: { ids: string[] }) {
       </ul>
       <ChartControls settings={settings} onChange={setSettings} />
       <div class="charts" id="compare-charts">
-        <Chart
-          title="Loss_D (solid) and Loss_G (dashed) by iteration"
-          x={lossD.x}
-          log={settings.log}
-          series={[
-            ...lossD.series.map((s) => ({ ...s, label: `${s.label} Loss_D` })),
-            ...lossG.series.map((s) => ({ ...s, label: `${s.label} Loss_G` })),
-          ]}
-        />
+        <Chart title="Loss_D (solid) and Loss_G (dashed) by iteration" x={x} log={settings.log} series={[...lines("lossD"), ...lines("lossG", [6, 4])]} />
       </div>
     </section>
   );

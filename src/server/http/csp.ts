@@ -1,0 +1,20 @@
+/** The directives every page of this server sends: nothing from anywhere but the server itself. */
+const SELF_ONLY: Record<string, string> = {
+  "default-src": "'self'",
+  "script-src": "'self'",
+  "style-src": "'self'",
+  "img-src": "'self' data:",
+  // 'self' covers same-origin ws(s) in CSP3 browsers; ws:/wss: for older ones.
+  "connect-src": "'self' ws: wss:",
+  "object-src": "'none'",
+  "base-uri": "'none'",
+  "form-action": "'self'",
+  "frame-ancestors": "'self'",
+};
+
+/** A Content-Security-Policy header value: the self-only directives, with `overrides` replacing or adding some. */
+export function selfOnlyCsp(overrides: Record<string, string> = {}): string {
+  return Object.entries({ ...SELF_ONLY, ...overrides })
+    .map(([directive, sources]) => `${directive} ${sources}`)
+    .join("; ");
+}
