@@ -14,6 +14,7 @@ import { mutationsNeedToken } from "./http/auth.js";
 import { dashboardRouter } from "./http/dashboard.js";
 import { filesRouter } from "./http/files.js";
 import { graphiqlRouter } from "./http/graphiql.js";
+import { hostChecker, ownHostsOnly } from "./http/hosts.js";
 import { jsonErrors } from "./http/json-errors.js";
 import { subscriptionsOverWebSocket } from "./http/subscriptions-over-websocket.js";
 import { serveSubscriptions } from "./ws/subscriptions-server.js";
@@ -39,12 +40,17 @@ export async function startHttpServer(options: {
   port: number;
   apiToken?: string;
   allowedOrigins: string[];
+  /** Host names answered besides the server's own (http/hosts.ts). */
+  allowedHosts: string[];
   logger: Logger;
 }): Promise<HttpServer> {
   const { schema, context, host, port, apiToken, logger } = options;
   const app = express();
+  // Which framework answers is no client's business.
+  app.disable("x-powered-by");
   const server = createServer(app);
-  const subscriptions = serveSubscriptions({ server, path: GRAPHQL_PATH, schema, context, apiToken, allowedOrigins: options.allowedOrigins, logger });
+  const hostRefusal = hostChecker(host, options.allowedHosts);
+  const subscriptions = serveSubscriptions({ server, path: GRAPHQL_PATH, schema, context, apiToken, allowedOrigins: options.allowedOrigins, hostRefusal, logger });
   const apollo = new ApolloServer<Context>({
     schema,
     // Stack traces tell attackers about the server; only a developer wants them.
@@ -69,6 +75,7 @@ export async function startHttpServer(options: {
   });
   await apollo.start();
 
+  app.use(ownHostsOnly(hostRefusal));
   app.get("/healthz", (_req, res) => void res.json({ ok: true }));
   app.use(filesRouter(context.store, options.dataDir));
   app.use(dashboardRouter());

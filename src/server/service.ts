@@ -46,6 +46,7 @@ export async function startService(settings: ServerSettings, logger: Logger): Pr
     port: settings.port,
     apiToken: settings.apiToken,
     allowedOrigins: settings.allowedOrigins,
+    allowedHosts: settings.allowedHosts ?? [],
     logger,
   });
   return {

@@ -37,6 +37,8 @@ export interface ServerSettings {
   dataRoots: string[];
   /** Origins (besides the server's own) whose pages may open WebSockets; "*" for any. */
   allowedOrigins: string[];
+  /** Host names the server answers besides its own (see http/hosts.ts); "*" for any. */
+  allowedHosts?: string[];
   limits: ServiceLimits;
 }
 
@@ -86,6 +88,10 @@ function integer(min: number) {
   };
 }
 
+function commaList(value: string): string[] {
+  return value.split(",").map((item) => item.trim()).filter(Boolean);
+}
+
 /** Flags win over environment variables, which win over the defaults. */
 export function readSettings(argv: string[], env: NodeJS.ProcessEnv = process.env): ServerSettings {
   const fromEnv = (name: string, min: number, fallback: number) => (env[name] ? integer(min)(env[name]) : fallback);
@@ -111,6 +117,11 @@ export function readSettings(argv: string[], env: NodeJS.ProcessEnv = process.en
       "comma-separated origins, besides the server's own, whose pages may open WebSockets; * for any (ALLOWED_ORIGINS)",
       env.ALLOWED_ORIGINS ?? "",
     )
+    .option(
+      "--allowed-hosts <names>",
+      "comma-separated host names the server answers besides its own (IP addresses, localhost; beyond loopback the machine's name); * for any (ALLOWED_HOSTS)",
+      env.ALLOWED_HOSTS ?? "",
+    )
     .option("--allow-insecure", "listen on a non-loopback address without API_TOKEN (ALLOW_INSECURE=1)", env.ALLOW_INSECURE === "1");
   for (const limit of LIMITS) {
     command.option(`--${limit.flag} <n>`, `${limit.help} (${limit.env})`, integer(1), fromEnv(limit.env, 1, limit.fallback));
@@ -125,6 +136,7 @@ export function readSettings(argv: string[], env: NodeJS.ProcessEnv = process.en
       allowInsecure: boolean;
       dataRoots?: string;
       allowedOrigins: string;
+      allowedHosts: string;
     } & ServiceLimits
   >();
   const dataDir = resolve(options.dataDir);
@@ -139,7 +151,8 @@ export function readSettings(argv: string[], env: NodeJS.ProcessEnv = process.en
     apiToken: env.API_TOKEN || undefined,
     allowInsecure: options.allowInsecure,
     dataRoots: (options.dataRoots ?? `${dataDir}:/usr/share/datasets`).split(":").filter(Boolean).map((d) => resolve(d)),
-    allowedOrigins: options.allowedOrigins.split(",").map((o) => o.trim()).filter(Boolean),
+    allowedOrigins: commaList(options.allowedOrigins),
+    allowedHosts: commaList(options.allowedHosts),
     limits: Object.fromEntries(LIMITS.map((l) => [l.key, options[l.key]])) as unknown as ServiceLimits,
   };
 }

@@ -4,13 +4,15 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { isIP } from "node:net";
 
 /**
- * Whether an Authorization value is `Bearer <token>`. Compares digests in constant
- * time, so response timing reveals nothing about the token.
+ * Whether an Authorization value is `Bearer <token>`, the scheme in any case (RFC 7235
+ * makes it case-insensitive; RFC 6750 allows one or more spaces after it). Compares
+ * digests in constant time, so response timing reveals nothing about the token.
  */
 export function bearerMatches(authorization: unknown, token: string): boolean {
   if (typeof authorization !== "string") return false;
+  const credentials = /^bearer +(.*)$/is.exec(authorization)?.[1] ?? "";
   const digest = (s: string) => createHash("sha256").update(s).digest();
-  return timingSafeEqual(digest(authorization), digest(`Bearer ${token}`));
+  return timingSafeEqual(digest(credentials), digest(token));
 }
 
 /** With a token set, mutations over HTTP need it; queries stay open for dashboards and probes. */

@@ -10,7 +10,8 @@
  *   everything else (JSON clients, `Accept: *\/*`, POST) falls through to `next()` so the
  *   GraphQL server mounted after this router handles it.
  * - The page sends a Content-Security-Policy allowing only 'self' (plus inline styles and
- *   data: fonts/images that GraphiQL uses, and ws:/wss: for subscriptions). The bootstrap
+ *   data: fonts/images that GraphiQL uses; 'self' covers its own ws:/wss: address for
+ *   subscriptions). The bootstrap
  *   script is a served asset too, so no inline script is needed.
  */
 import { createHash } from "node:crypto";

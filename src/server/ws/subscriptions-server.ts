@@ -17,9 +17,9 @@ const SERVER_MESSAGES: ReadonlySet<unknown> = new Set([MessageType.ConnectionAck
 
 /**
  * GraphQL over WebSocket (graphql-ws) on `path` of the HTTP server: upgrades pass the
- * origin and per-address limits, connections need the API token when one is set, and
- * every operation gets the same depth, cost and error masking as over HTTP, plus a cap
- * on operations per connection.
+ * host, origin and per-address limits, messages the body limit, connections need the
+ * API token when one is set, and every operation gets the same depth, cost and error
+ * masking as over HTTP, plus a cap on operations per connection.
  */
 export function serveSubscriptions(options: {
   server: Server;
@@ -28,18 +28,32 @@ export function serveSubscriptions(options: {
   context: Context;
   apiToken?: string;
   allowedOrigins: string[];
+  /** Why a Host header is not the server's, or undefined (http/hosts.ts). */
+  hostRefusal: (host: string | undefined) => string | undefined;
   logger: Logger;
 }): { dispose(): Promise<void> } {
   const { server, path, schema, context, apiToken, logger } = options;
   const { limits } = context;
   const limitErrors = operationLimiter(limits);
-  const wsServer = new WebSocketServer({ noServer: true });
-  const gate = new UpgradeGate({ path, allowedOrigins: options.allowedOrigins, maxConnectionsPerAddress: limits.maxConnectionsPerAddress });
+  // ws refuses a message longer than this from its frame header (close 1009), before
+  // buffering it; without it, it would buffer 100 MiB per message before any token check.
+  const wsServer = new WebSocketServer({ noServer: true, maxPayload: limits.maxBodyBytes });
+  const gate = new UpgradeGate({
+    path,
+    allowedOrigins: options.allowedOrigins,
+    hostRefusal: options.hostRefusal,
+    maxConnectionsPerAddress: limits.maxConnectionsPerAddress,
+  });
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (!gate.admit(request, socket)) return;
     wsServer.handleUpgrade(request, socket, head, (connection) => {
       gate.track(request, connection);
       wsServer.emit("connection", connection, request);
+      // A socket's errors are the client's broken frames (ws has already closed it with
+      // 1002, 1007 or 1009): graphql-ws's listener, just added, would print each with its
+      // stack through console.error. One debug line in the log instead.
+      connection.removeAllListeners("error");
+      connection.on("error", (err) => logger.debug({ address: request.socket.remoteAddress, reason: err.message }, "WebSocket closed: bad frame"));
     });
   };
   server.on("upgrade", onUpgrade);

@@ -6,12 +6,14 @@ export interface UpgradeGateOptions {
   path: string;
   /** Origins, besides the server's own, whose pages may connect; "*" for any. */
   allowedOrigins: string[];
+  /** Why a Host header is not the server's, or undefined (http/hosts.ts). */
+  hostRefusal: (host: string | undefined) => string | undefined;
   maxConnectionsPerAddress: number;
 }
 
 /**
- * Decides which WebSocket upgrades go ahead: the GraphQL path only, from pages of
- * allowed origins (a browser sends Origin; a page elsewhere must not ride on a user's
+ * Decides which WebSocket upgrades go ahead: the GraphQL path only, addressed to one of
+ * the server's names (against DNS rebinding), from pages of allowed origins (a browser sends Origin; a page elsewhere must not ride on a user's
  * access to a loopback server), and not too many at once from one address.
  */
 export class UpgradeGate {
@@ -40,8 +42,10 @@ export class UpgradeGate {
   }
 
   private refusal(request: IncomingMessage): [number, string, string] | undefined {
-    const { path, allowedOrigins, maxConnectionsPerAddress } = this.options;
+    const { path, allowedOrigins, hostRefusal, maxConnectionsPerAddress } = this.options;
     if (new URL(request.url ?? "/", "http://host").pathname !== path) return [404, "Not Found", `WebSockets connect at ${path}`];
+    const foreignHost = hostRefusal(request.headers.host);
+    if (foreignHost) return [403, "Forbidden", foreignHost];
     const origin = request.headers.origin;
     if (origin !== undefined && !allowedOrigins.includes("*") && !allowedOrigins.includes(origin) && !sameHost(origin, request.headers.host)) {
       return [403, "Forbidden", `origin ${origin} may not connect; the server's ALLOWED_ORIGINS lists those that may`];
