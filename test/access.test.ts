@@ -1,5 +1,4 @@
 import { createClient } from "graphql-ws";
-import { request } from "node:http";
 import { hostname } from "node:os";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
@@ -11,6 +10,7 @@ import { tempDir } from "./helpers.js";
 import { spawnServer } from "./process-helpers.js";
 import { openSocket, startTestServer } from "./server-helpers.js";
 import { rawUpgrade } from "../src/stress/raw-websocket.js";
+import { requestAs } from "../src/stress/transport-attacks.js";
 import { freshDatabase } from "./store-helpers.js";
 
 const TOKEN = "s3cret-token";
@@ -23,19 +23,6 @@ async function post(url: string, query: string, authorization?: string) {
     body: JSON.stringify({ query }),
   });
   return { status: res.status, body: (await res.json()) as { data?: unknown; errors?: { extensions?: { code?: string } }[] } };
-}
-
-/** A request with any Host header (fetch always sends the URL's). */
-function requestAs(url: string, headers: Record<string, string>, body?: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: body === undefined ? "GET" : "POST", headers: { "content-type": "application/json", ...headers } }, (res) => {
-      let text = "";
-      res.on("data", (chunk: Buffer) => (text += chunk));
-      res.on("end", () => resolve({ status: res.statusCode!, body: text }));
-    });
-    req.once("error", reject);
-    req.end(body);
-  });
 }
 
 /** Connects over graphql-ws and resolves with the close code, or "acknowledged". */

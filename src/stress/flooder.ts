@@ -7,6 +7,7 @@
 import WebSocket from "ws";
 import type { Rng } from "../engine/rng.js";
 import { Latencies, sleep } from "./subscriber.js";
+import { type TransportAttack, transportAttacks } from "./transport-attacks.js";
 
 /** An HTTP request that a correct server refuses without a 5xx. */
 interface HttpOp {
@@ -145,6 +146,9 @@ export class FloodStats {
   /** WebSocket scenarios the server closed with 4500 Internal Server Error. */
   wsInternalErrors = 0;
   readonly wsInternalErrorExamples = new Set<string>();
+  /** Attacks below GraphQL (foreign Host, oversized or malformed frames) answered otherwise than refused. */
+  readonly transportNotRefused: string[] = [];
+  transportNotRefusedCount = 0;
   /** HTTP response times, and the WebSocket scenarios' whole durations (up to three round trips). */
   readonly httpLatency = new Latencies();
   readonly wsLatency = new Latencies();
@@ -169,6 +173,7 @@ export class Flooder {
   private readonly http: HttpOp[];
   private readonly httpWeight: number;
   private readonly ws: WsOp[];
+  private readonly transport = transportAttacks();
 
   constructor(private readonly options: FlooderOptions) {
     this.http = httpOps(options.runId);
@@ -239,7 +244,9 @@ export class Flooder {
 
   private wsOnce(): Promise<void> {
     const { rng } = this.options;
-    const op = this.ws[Math.floor(rng.uniform() * this.ws.length)]!;
+    const pick = Math.floor(rng.uniform() * (this.ws.length + this.transport.length));
+    if (pick >= this.ws.length) return this.transportOnce(this.transport[pick - this.ws.length]!);
+    const op = this.ws[pick]!;
     const { stats } = this;
     stats.wsSent++;
     const started = performance.now();
@@ -318,6 +325,24 @@ export class Flooder {
         }
       });
     });
+  }
+
+  private async transportOnce(attack: TransportAttack): Promise<void> {
+    const { stats } = this;
+    const op = `${attack.kind} ${attack.name}`;
+    if (attack.kind === "HTTP") stats.httpSent++;
+    else stats.wsSent++;
+    const started = performance.now();
+    try {
+      const outcome = await attack.run(attack.kind === "HTTP" ? this.options.httpUrl : this.options.wsUrl, AbortSignal.timeout(ANSWER_TIMEOUT_MS));
+      stats.count(op, `${attack.kind} ${outcome}`, performance.now() - started);
+      if (outcome === attack.expected) return;
+      stats.transportNotRefusedCount++;
+      if (stats.transportNotRefused.length < 10) stats.transportNotRefused.push(`${attack.name}: ${outcome}, not ${attack.expected}`);
+    } catch (err) {
+      stats.count(op, `${attack.kind} no answer`);
+      this.unanswered(`${op}: ${(err as Error).message}`);
+    }
   }
 
   private unanswered(what: string): void {

@@ -643,6 +643,16 @@ async function main(): Promise<number> {
         detail: floodStats.bare5xxCount === 0 ? `${floodStats.httpSent} bad HTTP requests` : `${floodStats.bare5xxCount}: ${floodStats.bare5xx.join(" | ")}`,
       },
       {
+        name: "foreign Hosts, oversized and malformed WebSocket frames were refused",
+        ok: floodStats.transportNotRefusedCount === 0,
+        detail: floodStats.transportNotRefusedCount === 0 ? "all of them" : `${floodStats.transportNotRefusedCount}: ${floodStats.transportNotRefused.join(" | ")}`,
+      },
+      {
+        name: "the server wrote nothing to stderr (its log is stdout)",
+        ok: !server.logCounts.has("stderr"),
+        detail: `${server.logCounts.get("stderr") ?? 0} lines`,
+      },
+      {
         name: "the server answered every request",
         ok: floodStats.unansweredCount === 0 && health.failures === 0,
         detail:
