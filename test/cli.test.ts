@@ -53,8 +53,23 @@ describe("dcgan train", () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^dcgan: --image-size: must be 4 times a power of two/m);
     const nan = await dcgan(["train", "--lr", "fast"]);
-    expect(nan.code).not.toBe(0);
-    expect(nan.stderr).toMatch(/--lr.*not a number: fast/);
+    expect(nan.code).toBe(1);
+    expect(nan.stderr).toBe("dcgan: --lr: must be a number above 0 and at most 1\n");
+  });
+
+  it("names every invalid flag at once, in plain words, before writing anything", async () => {
+    const out = join(dir, "all-bad");
+    const bad = await dcgan(["train", "--lr", "-1", "--batch-size", "0", "--image-size", "30", "--channels", "2", "--nz", "many", "--dataset", "folder", "--out", out]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trimEnd().split("\n").sort()).toEqual([
+      "dcgan: --batch-size: must be a whole number from 2 to 65536",
+      "dcgan: --channels: must be 1 or 3: 1 trains on grey images (colour ones are converted to grey), 3 on colour ones (grey ones repeat their grey in all three)",
+      "dcgan: --data-path: is needed for this dataset: only fashion-mnist has a default folder",
+      "dcgan: --image-size: must be 4 times a power of two and at least 16 (16, 32, 64, 128, ...)",
+      "dcgan: --lr: must be a number above 0 and at most 1",
+      "dcgan: --nz: must be a whole number from 1 to 4096",
+    ]);
+    expect(existsSync(out)).toBe(false);
   });
 
   it("names a missing data folder before training starts", async () => {

@@ -4,11 +4,13 @@ export function kebab(camel: string): string {
   return camel.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
-/** A commander argument parser for numbers, rejecting what Number() would turn into NaN. */
+/**
+ * A commander argument parser for training settings: text that is no number becomes
+ * NaN, which the config's check refuses with the setting's own message, alongside
+ * every other invalid flag (commander would stop at the first).
+ */
 export function number(value: string): number {
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n)) throw new InvalidArgumentError(`not a number: ${value}`);
-  return n;
+  return value.trim() === "" ? Number.NaN : Number(value);
 }
 
 export function integerFrom(min: number, max: number): (value: string) => number {

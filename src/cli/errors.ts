@@ -11,7 +11,7 @@ const USER_ERRORS = [ConfigError, DatasetError, CheckpointError, BackendUnavaila
 
 export type RunAction = <A extends unknown[]>(action: (...args: A) => Promise<void>) => (...args: A) => Promise<void>;
 
-/** Wraps a command's action: user errors become "dcgan: message" and exit status 1. */
+/** Wraps a command's action: user errors become "dcgan: message" lines and exit status 1. */
 export const runAction: RunAction =
   (action) =>
   async (...args) => {
@@ -19,8 +19,9 @@ export const runAction: RunAction =
       await action(...args);
     } catch (err) {
       if (USER_ERRORS.some((type) => err instanceof type)) {
-        const message = err instanceof ConfigError ? `--${kebab(err.field)}: ${err.detail}` : (err as Error).message;
-        process.stderr.write(`dcgan: ${message}\n`);
+        // Every invalid flag at once, one line each, so that one try fixes them all.
+        const lines = err instanceof ConfigError ? err.issues.map(({ field, detail }) => `--${kebab(field)}: ${detail}`) : [(err as Error).message];
+        process.stderr.write(lines.map((line) => `dcgan: ${line}\n`).join(""));
         process.exit(1);
       }
       throw err;

@@ -22,40 +22,55 @@ export function strideTwoLayers(imageSize: number): number {
   return Math.log2(imageSize / 4);
 }
 
-const positiveInt = z.number().int().positive();
+/** Linux's PATH_MAX: no longer path can be opened, so none is worth accepting. */
+export const MAX_PATH_BYTES = 4096;
+
+/** What a whole-number setting must be: one plain message however it is missed. */
+function wholeNumber(min: number, max?: number) {
+  const error = max === undefined ? `must be a whole number of at least ${min}` : `must be a whole number from ${min} to ${max}`;
+  const schema = z.number({ error }).int().min(min);
+  return max === undefined ? schema : schema.max(max);
+}
+
+/** What 1 and 3 channels do with a dataset of the other kind; other counts mean nothing to the datasets. */
+const CHANNELS = "must be 1 or 3: 1 trains on grey images (colour ones are converted to grey), 3 on colour ones (grey ones repeat their grey in all three)";
 
 /**
  * Everything that defines a training run. Defaults are the PyTorch DCGAN tutorial's,
- * except the dataset (its CelebA folder is not on every machine).
+ * except the dataset (its CelebA folder is not on every machine). Every field's
+ * message says what it must be, without the field's name: errors are `field: message`.
  */
 export const trainConfigSchema = z
   .object({
-    dataset: z.enum(DATASET_KINDS).default("synthetic"),
+    dataset: z.enum(DATASET_KINDS, { error: `must be one of ${DATASET_KINDS.join(", ")}` }).default("synthetic"),
     /** Folder of the IDX files or images; fashion-mnist/mnist default to Debian's path. */
-    dataPath: z.string().min(1).optional(),
+    dataPath: z
+      .string({ error: `must be a path of 1 to ${MAX_PATH_BYTES} bytes` })
+      .min(1)
+      .refine((path) => new TextEncoder().encode(path).length <= MAX_PATH_BYTES)
+      .optional(),
     imageSize: z
-      .number()
-      .int()
-      .refine(isValidImageSize, "must be 4 times a power of two and at least 16 (16, 32, 64, 128, ...)")
+      .number({ error: "must be 4 times a power of two and at least 16 (16, 32, 64, 128, ...)" })
+      .refine(isValidImageSize)
       .default(64),
     /** Image channels (nc); taken from the dataset when not given. */
-    channels: z.number().int().min(1).max(4).optional(),
-    nz: positiveInt.max(4096).default(100),
-    ngf: positiveInt.max(1024).default(64),
-    ndf: positiveInt.max(1024).default(64),
+    channels: z.number({ error: CHANNELS }).refine((c): boolean => c === 1 || c === 3).optional(),
+    nz: wholeNumber(1, 4096).default(100),
+    ngf: wholeNumber(1, 1024).default(64),
+    ndf: wholeNumber(1, 1024).default(64),
     // BatchNorm needs more than one value per channel to estimate a variance.
-    batchSize: z.number().int().min(2).max(65536).default(128),
-    lr: z.number().gt(0).max(1).default(0.0002),
-    beta1: z.number().min(0).lt(1).default(0.5),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).default(999),
+    batchSize: wholeNumber(2, 65536).default(128),
+    lr: z.number({ error: "must be a number above 0 and at most 1" }).gt(0).max(1).default(0.0002),
+    beta1: z.number({ error: "must be a number from 0 up to, but not including, 1" }).min(0).lt(1).default(0.5),
+    seed: wholeNumber(0, 2 ** 31 - 1).default(999),
     /** Total iterations; when absent, `epochs` full passes over the data. */
-    iterations: positiveInt.optional(),
-    epochs: positiveInt.default(5),
+    iterations: wholeNumber(1).optional(),
+    epochs: wholeNumber(1).default(5),
     /** Render the fixed-noise grid every N iterations (and at the end). */
-    sampleEvery: positiveInt.default(500),
+    sampleEvery: wholeNumber(1).default(500),
     /** Write a checkpoint every N iterations (and at the end). */
-    checkpointEvery: positiveInt.default(500),
-    backend: z.enum(BACKEND_CHOICES).default("auto"),
+    checkpointEvery: wholeNumber(1).default(500),
+    backend: z.enum(BACKEND_CHOICES, { error: `must be one of ${BACKEND_CHOICES.join(", ")}` }).default("auto"),
   })
   .strict();
 
@@ -65,23 +80,45 @@ export type TrainConfig = z.output<typeof trainConfigSchema>;
 /** A config whose dataset has been opened: channels and the epoch length are known. */
 export type ResolvedConfig = TrainConfig & { channels: number };
 
+/** One invalid setting and what it must be. */
+export interface ConfigIssue {
+  readonly field: string;
+  readonly detail: string;
+}
+
+/** Settings that cannot train: every invalid field at once; `field` and `detail` are the first's. */
 export class ConfigError extends Error {
+  readonly issues: readonly ConfigIssue[];
+
   constructor(
     readonly field: string,
     readonly detail: string,
+    more: readonly ConfigIssue[] = [],
   ) {
-    super(`${field}: ${detail}`);
+    const issues = [{ field, detail }, ...more];
+    super(issues.map((issue) => `${issue.field}: ${issue.detail}`).join("; "));
     this.name = "ConfigError";
+    this.issues = issues;
   }
 }
 
-/** Applies defaults and validates; the error names the first offending field. */
+/** Applies defaults and validates; the error names every offending field, once each. */
 export function parseTrainConfig(input: TrainConfigInput): TrainConfig {
   const result = trainConfigSchema.safeParse(input);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  const field = issue.path.length > 0 ? issue.path.join(".") : "config";
-  const message =
-    issue.code === "unrecognized_keys" ? `unknown field(s) ${issue.keys.join(", ")}` : issue.message;
-  throw new ConfigError(field, message);
+  // Checked here rather than as a refinement of the schema, which zod skips once any field is of the wrong type.
+  const needsPath = (input.dataset === "mnist" || input.dataset === "folder") && input.dataPath === undefined;
+  if (result.success && !needsPath) return result.data;
+  const issues = new Map<string, string>();
+  for (const issue of result.error?.issues ?? []) {
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys) issues.set(key, "is not a training setting");
+    } else {
+      const field = issue.path.join(".");
+      // A field that misses several checks gets its one message once.
+      if (!issues.has(field)) issues.set(field, issue.message);
+    }
+  }
+  if (needsPath) issues.set("dataPath", "is needed for this dataset: only fashion-mnist has a default folder");
+  const [first, ...more] = [...issues].map(([field, detail]) => ({ field, detail }));
+  throw new ConfigError(first!.field, first!.detail, more);
 }

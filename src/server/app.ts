@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { Context } from "./graphql/context.js";
 import { operationLimits } from "./graphql/limits.js";
-import { formatForClient } from "./graphql/client-errors.js";
+import { formatForClient, splitFieldErrorsOverHttp } from "./graphql/client-errors.js";
 import { mutationsNeedToken } from "./http/auth.js";
 import { dashboardRouter } from "./http/dashboard.js";
 import { filesRouter } from "./http/files.js";
@@ -57,6 +57,7 @@ export async function startHttpServer(options: {
     includeStacktraceInErrorResponses: process.env.NODE_ENV === "development",
     formatError: (formatted, error) => formatForClient(formatted, error, logger),
     plugins: [
+      splitFieldErrorsOverHttp(),
       ApolloServerPluginDrainHttpServer({ httpServer: server }),
       {
         serverWillStart: async () => ({

@@ -20,6 +20,8 @@ export interface ServiceLimits {
   subscriberBuffer: number;
   /** Runs whose estimated tensor memory exceeds this are refused. */
   memoryBudgetMb: number;
+  /** Longest run name, in characters. */
+  maxNameLength: number;
 }
 
 export interface ServerSettings {
@@ -63,6 +65,7 @@ const LIMITS: { key: keyof ServiceLimits; flag: string; env: string; help: strin
     fallback: 256,
   },
   { key: "subscriberBuffer", flag: "subscriber-buffer", env: "SUBSCRIBER_BUFFER", help: "unread events before a slow subscriber is dropped", fallback: 2000 },
+  { key: "maxNameLength", flag: "max-name-length", env: "MAX_NAME_LENGTH", help: "longest run name, in characters", fallback: 200 },
   {
     key: "memoryBudgetMb",
     flag: "memory-budget-mb",

@@ -20,16 +20,26 @@ interface GraphQLErrorBody {
   extensions?: { code?: string; field?: string };
 }
 
+/** One error of an answer; `field` names the input it refuses. */
+export interface ErrorDetail {
+  message: string;
+  code?: string;
+  field?: string;
+}
+
 /** A GraphQL error answer: `code` and `field` come from the server's extensions. */
 export class ApiError extends Error {
   readonly code?: string;
   readonly field?: string;
+  /** Every error of the answer, this one first: a refused request names each invalid field in an error of its own. */
+  readonly errors: ErrorDetail[];
 
-  constructor(error: GraphQLErrorBody) {
+  constructor(error: GraphQLErrorBody, all: GraphQLErrorBody[] = [error]) {
     super(error.message);
     this.name = "ApiError";
     this.code = error.extensions?.code;
     this.field = error.extensions?.field;
+    this.errors = all.map((e) => ({ message: e.message, code: e.extensions?.code, field: e.extensions?.field }));
   }
 }
 
@@ -45,7 +55,7 @@ export async function request<T>(query: string, variables: Record<string, unknow
     data?: T;
     errors?: GraphQLErrorBody[];
   };
-  if (body.errors?.[0]) throw new ApiError(body.errors[0]);
+  if (body.errors?.[0]) throw new ApiError(body.errors[0], body.errors);
   return body.data!;
 }
 

@@ -1,5 +1,48 @@
+import type { ApolloServerPlugin } from "@apollo/server";
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import type { Logger } from "pino";
+import { type InputError, InputErrors } from "../input-error.js";
+
+/**
+ * Where a refusal of several fields keeps the fields after the first: a resolver raises
+ * one error, and splitFieldErrors makes one error of each before the response goes out.
+ */
+const MORE_FIELDS = "moreInvalidFields";
+
+/** BAD_USER_INPUT naming the refused field, or each of several. */
+export function badUserInput(err: InputError | InputErrors): GraphQLError {
+  const [first, ...more] = err instanceof InputErrors ? err.errors : [err];
+  return new GraphQLError(first!.message, {
+    extensions: {
+      code: "BAD_USER_INPUT",
+      field: first!.field,
+      ...(more.length > 0 ? { [MORE_FIELDS]: more.map(({ message, field }) => ({ message, field })) } : {}),
+    },
+  });
+}
+
+/** One error per refused field: an error that refuses several becomes one for each, at the same place. */
+export function splitFieldErrors(errors: readonly GraphQLFormattedError[]): GraphQLFormattedError[] {
+  return errors.flatMap((error) => {
+    const { [MORE_FIELDS]: more, ...extensions } = error.extensions ?? {};
+    if (!Array.isArray(more)) return [error];
+    const others = (more as { message: string; field: string }[]).map(({ message, field }) => ({ ...error, message, extensions: { ...extensions, field } }));
+    return [{ ...error, extensions }, ...others];
+  });
+}
+
+/** Apollo formats errors one at a time (formatError); this splits them once all are formatted. */
+export function splitFieldErrorsOverHttp(): ApolloServerPlugin {
+  return {
+    requestDidStart: async () => ({
+      willSendResponse: async ({ response }) => {
+        if (response.body.kind === "single" && response.body.singleResult.errors) {
+          response.body.singleResult.errors = splitFieldErrors(response.body.singleResult.errors);
+        }
+      },
+    }),
+  };
+}
 
 /**
  * What a client sees of an error. Errors a resolver raises on purpose are GraphQLErrors

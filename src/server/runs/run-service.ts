@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { Logger } from "pino";
 import { backendReport, type BackendStatus, probeBackend } from "../../engine/backends/index.js";
-import { ConfigError, DEFAULT_FASHION_MNIST_PATH, parseTrainConfig, type TrainConfig, type TrainConfigInput } from "../../engine/config.js";
+import { DEFAULT_FASHION_MNIST_PATH, parseTrainConfig, type TrainConfig, type TrainConfigInput } from "../../engine/config.js";
 import { DatasetError, openDataset } from "../../engine/data/index.js";
 import { estimateTrainingBytes } from "../../engine/memory.js";
 import type { IterationMetrics } from "../../engine/metrics.js";
@@ -13,7 +13,7 @@ import type { Store } from "../store/store.js";
 import { type CheckpointRecord, FINISHED_STATUSES, type RunRecord, type RunStatus, type SampleRecord } from "../store/types.js";
 import { TrainingProcess } from "../training/training-process.js";
 import type { WorkerMessage } from "../training/protocol.js";
-import { InputError } from "../input-error.js";
+import { collectInputErrors, InputError, InputErrors, parseConfigInput } from "../input-error.js";
 import type { ServiceLimits } from "../settings.js";
 import { EventHub } from "./event-hub.js";
 import { MetricsBuffer } from "./metrics-buffer.js";
@@ -196,29 +196,38 @@ export class RunService {
     await this.scheduling;
   }
 
+  /**
+   * The config with its defaults, the dataset's channels and the data path's real path;
+   * refused with every invalid field at once. The data path and the backend are checked
+   * whatever else is wrong; the memory and the dataset, which need every other field,
+   * once those are sound.
+   */
   private async validate(input: TrainConfigInput): Promise<TrainConfig> {
-    let config: TrainConfig;
-    try {
-      config = parseTrainConfig(input);
-    } catch (err) {
-      if (err instanceof ConfigError) throw new InputError(err.field === "dataPath" ? "dataset.path" : err.field, err.detail);
-      throw err;
-    }
-    this.withinMemoryBudget(config);
-    if (config.dataPath !== undefined) config = { ...config, dataPath: await this.confine(config.dataPath) };
-    try {
-      const dataset = await openDataset({ kind: config.dataset, path: config.dataPath, imageSize: config.imageSize, channels: config.channels, seed: config.seed });
-      if (config.channels === undefined) config = { ...config, channels: dataset.channels };
-    } catch (err) {
-      if (err instanceof DatasetError) throw new InputError("dataset.path", err.message);
-      throw err;
-    }
-    if (config.backend !== "auto") {
-      // Only the requested backend is probed, not the whole report.
-      const status = await probeBackend(config.backend);
-      if (!status.available) throw new InputError("backend", `${config.backend} is not available here: ${status.detail}`);
-    }
-    return config;
+    const { config: parsed, errors: found } = parseConfigInput(input);
+    const sound = (field: string) => !found.some((e) => e.field === field);
+    const { dataPath, backend } = input;
+    const [realPath] = await Promise.all([
+      dataPath !== undefined && sound("dataset.path") ? collectInputErrors(found, () => this.confine(dataPath)) : undefined,
+      backend !== undefined && backend !== "auto" && sound("backend")
+        ? collectInputErrors(found, async () => {
+            // Only the requested backend is probed, not the whole report.
+            const status = await probeBackend(backend);
+            if (!status.available) throw new InputError("backend", `${backend} is not available here: ${status.detail}`);
+          })
+        : undefined,
+    ]);
+    InputErrors.throwIfAny(found);
+    const config: TrainConfig = { ...parsed!, ...(realPath === undefined ? {} : { dataPath: realPath }) };
+    await collectInputErrors(found, () => this.withinMemoryBudget(config));
+    const dataset = await collectInputErrors(found, async () => {
+      try {
+        return await openDataset({ kind: config.dataset, path: config.dataPath, imageSize: config.imageSize, channels: config.channels, seed: config.seed });
+      } catch (err) {
+        throw err instanceof DatasetError ? new InputError("dataset.path", err.message) : err;
+      }
+    });
+    InputErrors.throwIfAny(found);
+    return { ...config, channels: config.channels ?? dataset!.channels };
   }
 
   /**

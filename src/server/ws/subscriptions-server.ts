@@ -7,7 +7,7 @@ import type { Logger } from "pino";
 import { WebSocket, WebSocketServer } from "ws";
 import type { Context } from "../graphql/context.js";
 import { operationLimiter } from "../graphql/limits.js";
-import { formatForClient } from "../graphql/client-errors.js";
+import { formatForClient, splitFieldErrors } from "../graphql/client-errors.js";
 import { bearerMatches } from "../http/auth.js";
 import { sharedSubscribe } from "./shared-subscribe.js";
 import { UpgradeGate } from "./upgrade-gate.js";
@@ -57,7 +57,7 @@ export function serveSubscriptions(options: {
     });
   };
   server.on("upgrade", onUpgrade);
-  const masked = (errors: readonly GraphQLError[]) => errors.map((error) => formatForClient(error.toJSON(), error, logger));
+  const masked = (errors: readonly GraphQLError[]) => splitFieldErrors(errors.map((error) => formatForClient(error.toJSON(), error, logger)));
   const graphqlWs = useServer(
     {
       schema,

@@ -50,6 +50,20 @@ const PRESETS: { label: string; title: string; values: Record<string, string> }[
   },
 ];
 
+/** The inputs that show their own errors: every other error shows above the form. */
+const SHOWN_FIELDS = new Set([...FIELDS.map((f) => f.name), "dataset", "dataset.kind", "dataset.path", "backend"]);
+
+/** Each refused field's message, by the field; a server refuses every invalid field at once. */
+function errorsByField(err: unknown): Record<string, string> {
+  const refused = err instanceof ApiError ? err.errors : [{ message: (err as Error).message, field: undefined }];
+  const byField: Record<string, string> = {};
+  for (const { message, field } of refused) {
+    const shownAt = field !== undefined && SHOWN_FIELDS.has(field) ? field : "form";
+    byField[shownAt] = byField[shownAt] ? `${byField[shownAt]}; ${message}` : message;
+  }
+  return byField;
+}
+
 /** Every StartRunInput field; the server validates, and its errors show beside the field they name. */
 export function StartForm() {
   const [system, setSystem] = useState<SystemInfo>();
@@ -88,8 +102,7 @@ export function StartForm() {
       const { startRun } = await request<{ startRun: { id: string } }>(START_RUN, { input });
       location.hash = href.run(startRun.id);
     } catch (err) {
-      const field = err instanceof ApiError && err.field ? err.field : "form";
-      setErrors({ [field]: (err as Error).message });
+      setErrors(errorsByField(err));
     } finally {
       setSubmitting(false);
     }

@@ -7,6 +7,7 @@ import type { Context } from "../context.js";
 import { userInput } from "../errors.js";
 import { fairStream } from "../fair-stream.js";
 import { InputError } from "../../input-error.js";
+import { checkIds } from "../text-bounds.js";
 import { IterationMetrics } from "../types/iteration-metrics.js";
 import { Run } from "../types/run.js";
 
@@ -88,6 +89,7 @@ async function* runUpdates(runId: string | undefined, { runs, store }: Context):
 }
 
 async function existingRun(runId: string, { store }: Context): Promise<void> {
+  checkIds({ runId });
   if (!(await store.getRun(runId))) throw new InputError("runId", `no run ${runId}`);
 }
 

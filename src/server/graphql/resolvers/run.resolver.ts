@@ -1,10 +1,11 @@
 import { Arg, Ctx, Extensions, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
-import { InputError } from "../../input-error.js";
+import { InputError, InputErrors, parseConfigInput } from "../../input-error.js";
 import { defaultPageSize } from "../../settings.js";
 import type { Context } from "../context.js";
 import { RunStatus } from "../enums.js";
 import { userInput } from "../errors.js";
 import { StartRunInput } from "../inputs.js";
+import { checkIds, nameError } from "../text-bounds.js";
 import { Checkpoint, Sample } from "../types/artifacts.js";
 import { IterationMetrics } from "../types/iteration-metrics.js";
 import { Run, RunConnection } from "../types/run.js";
@@ -13,7 +14,10 @@ import { Run, RunConnection } from "../types/run.js";
 export class RunResolver {
   @Query(() => Run, { nullable: true })
   async run(@Arg("id", () => ID) id: string, @Ctx() { store }: Context): Promise<Run | undefined> {
-    const record = await store.getRun(id);
+    const record = await userInput(async () => {
+      checkIds({ id });
+      return store.getRun(id);
+    });
     return record ? Run.from(record) : undefined;
   }
 
@@ -27,6 +31,7 @@ export class RunResolver {
   ): Promise<RunConnection> {
     const first = requested ?? defaultPageSize(limits);
     const page = await userInput(async () => {
+      checkIds({ after });
       if (first < 1 || first > limits.maxPageSize) {
         throw new InputError("first", `must be from 1 to ${limits.maxPageSize} (MAX_PAGE_SIZE)`);
       }
@@ -36,13 +41,27 @@ export class RunResolver {
   }
 
   @Mutation(() => Run, { description: "Validates, stores and queues a run; it starts when a training slot is free" })
-  async startRun(@Arg("input", () => StartRunInput) input: StartRunInput, @Ctx() { runs }: Context): Promise<Run> {
-    return Run.from(await userInput(() => runs.start(input.toConfig())));
+  async startRun(@Arg("input", () => StartRunInput) input: StartRunInput, @Ctx() { runs, limits }: Context): Promise<Run> {
+    return Run.from(
+      await userInput(async () => {
+        const { name, ...settings } = input.toConfig();
+        // The name is no part of the training config the service checks: it is refused
+        // here, together with whatever the config's own check finds.
+        const badName = nameError(name, limits.maxNameLength);
+        if (badName) throw new InputErrors([badName, ...parseConfigInput(settings).errors]);
+        return runs.start({ name, ...settings });
+      }),
+    );
   }
 
   @Mutation(() => Run, { description: "Stops at the next iteration boundary with a final checkpoint and sample" })
   async stopRun(@Arg("id", () => ID) id: string, @Ctx() { runs }: Context): Promise<Run> {
-    return Run.from(await userInput(() => runs.stop(id)));
+    return Run.from(
+      await userInput(async () => {
+        checkIds({ id });
+        return runs.stop(id);
+      }),
+    );
   }
 
   @Mutation(() => Run, { description: "Continues a STOPPED, FAILED or INTERRUPTED run from its latest (or the given) checkpoint" })
@@ -51,12 +70,20 @@ export class RunResolver {
     @Ctx() { runs }: Context,
     @Arg("checkpointId", () => ID, { nullable: true }) checkpointId?: string,
   ): Promise<Run> {
-    return Run.from(await userInput(() => runs.resume(id, checkpointId ?? undefined)));
+    return Run.from(
+      await userInput(async () => {
+        checkIds({ id, checkpointId });
+        return runs.resume(id, checkpointId ?? undefined);
+      }),
+    );
   }
 
   @Mutation(() => Boolean, { description: "Removes a finished run with its metrics, checkpoints and samples" })
   async deleteRun(@Arg("id", () => ID) id: string, @Ctx() { runs }: Context): Promise<boolean> {
-    await userInput(() => runs.delete(id));
+    await userInput(async () => {
+      checkIds({ id });
+      await runs.delete(id);
+    });
     return true;
   }
 
@@ -67,7 +94,12 @@ export class RunResolver {
     @Arg("count", () => Int, { defaultValue: 64 }) count: number,
     @Arg("seed", () => Int, { defaultValue: 1 }) seed: number,
   ): Promise<Sample> {
-    return Sample.from(await userInput(() => runs.generate(checkpointId, count, seed)));
+    return Sample.from(
+      await userInput(async () => {
+        checkIds({ checkpointId });
+        return runs.generate(checkpointId, count, seed);
+      }),
+    );
   }
 
   @FieldResolver(() => [IterationMetrics], {
