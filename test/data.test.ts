@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_FASHION_MNIST_PATH } from "../src/engine/config.js";
 import { DatasetError } from "../src/engine/data/dataset.js";
 import { openImageFolder } from "../src/engine/data/folder.js";
-import { openIdxDataset } from "../src/engine/data/idx.js";
-import { batchesPerEpoch, epochOrder, openDataset } from "../src/engine/data/index.js";
+import { inspectIdxDataset, openIdxDataset } from "../src/engine/data/idx.js";
+import { batchesPerEpoch, epochOrder, inspectDataset, openDataset } from "../src/engine/data/index.js";
 import { resizeBilinear } from "../src/engine/data/resize.js";
 import { createSyntheticDataset } from "../src/engine/data/synthetic.js";
 
@@ -202,6 +202,41 @@ describe("IDX dataset", () => {
     expect(noFile.message).toBe(`${empty}: no train-images-idx3-ubyte(.gz) in this folder`);
   });
 
+  it("inspects a file from its header alone, with the summary opening gives", async () => {
+    const dir = await folder("idx-inspect");
+    await writeFile(join(dir, "train-images-idx3-ubyte.gz"), gzipSync(idxFile(images, 2, 2)));
+    const { load: _, ...opened } = await openIdxDataset({ kind: "mnist", path: dir, imageSize: 4, channels: 3 });
+    expect(await inspectIdxDataset({ kind: "mnist", path: dir, imageSize: 4, channels: 3 })).toEqual(opened);
+    await writeFile(join(dir, "train-images-idx3-ubyte.gz"), "definitely not gzip");
+    expect((await rejection(inspectIdxDataset({ kind: "mnist", path: dir, imageSize: 4 }))).message).toContain("not a valid gzip file");
+    const raw = join(dir, "train-images-idx3-ubyte");
+    await writeFile(raw, idxFile(images, 2, 2).subarray(0, 20));
+    expect((await rejection(inspectIdxDataset({ kind: "mnist", path: dir, imageSize: 4 }))).message).toBe(
+      `${raw}: truncated: 3 images of 2x2 need 28 bytes, found 20`,
+    );
+    await writeFile(raw, idxFile(images, 2, 2, 0x801));
+    expect((await rejection(inspectIdxDataset({ kind: "mnist", path: dir, imageSize: 4 }))).message).toContain("magic number 2049");
+  });
+
+  it("keeps the folder and the file within the data roots when given them", async () => {
+    const root = await folder("idx-roots/root");
+    const outside = await folder("idx-roots/elsewhere");
+    await writeFile(join(outside, "train-images-idx3-ubyte"), idxFile(images, 2, 2));
+    const linked = await folder("idx-roots/root/linked");
+    const file = join(linked, "train-images-idx3-ubyte");
+    await symlink(join(outside, "train-images-idx3-ubyte"), file);
+    for (const open of [openIdxDataset, inspectIdxDataset]) {
+      const error = await rejection(open({ kind: "mnist", path: linked, imageSize: 2, dataRoots: [root] }));
+      expect(error.message).toBe(`${file}: leads outside the data roots`);
+      // A linked folder is refused too; without roots (the CLI), links lead anywhere.
+      await symlink(outside, join(root, `folder-link-${open.name}`));
+      expect((await rejection(open({ kind: "mnist", path: join(root, `folder-link-${open.name}`), imageSize: 2, dataRoots: [root] }))).message).toContain(
+        "leads outside the data roots",
+      );
+      expect((await open({ kind: "mnist", path: linked, imageSize: 2 })).size).toBe(3);
+    }
+  });
+
   it.runIf(existsSync(DEFAULT_FASHION_MNIST_PATH))("reads the real Fashion-MNIST training set", async () => {
     const dataset = await openDataset({ kind: "fashion-mnist", imageSize: 32, seed: 999 });
     expect(dataset.size).toBe(60000);
@@ -293,6 +328,33 @@ describe("image folder dataset", () => {
     expect(dataset.size).toBe(1);
   });
 
+  it("keeps every folder and image it follows within the data roots when given them", async () => {
+    const roots = await folder("folder-roots");
+    const root = await folder("folder-roots/root");
+    const outside = await folder("folder-roots/elsewhere");
+    await writeFile(join(outside, "secret.png"), await png(4, 4, 3, () => [9, 9, 9]));
+    await mkdir(join(root, "own"));
+    await writeFile(join(root, "own", "mine.png"), await png(4, 4, 3, () => [1, 2, 3]));
+    const byFolder = await folder("folder-roots/root/by-folder");
+    await symlink(join(root, "own"), join(byFolder, "inside"));
+    await symlink(outside, join(byFolder, "sub"));
+    const byFile = await folder("folder-roots/root/by-file");
+    await writeFile(join(byFile, "a.png"), await png(4, 4, 3, () => [1, 2, 3]));
+    await symlink(join(outside, "secret.png"), join(byFile, "b.png"));
+
+    const folderError = await rejection(openImageFolder({ path: byFolder, imageSize: 4, dataRoots: [root] }));
+    expect(folderError.message).toBe(`${join(byFolder, "sub")}: leads outside the data roots`);
+    const fileError = await rejection(openDataset({ kind: "folder", path: byFile, imageSize: 4, seed: 1, dataRoots: [root] }));
+    expect(fileError.message).toBe(`${join(byFile, "b.png")}: leads outside the data roots`);
+    // A root given through a link confines to where it points; links within the roots are followed.
+    await symlink(root, join(roots, "root-link"));
+    await rm(join(byFolder, "sub"));
+    const within = await inspectDataset({ kind: "folder", path: join(roots, "root-link", "by-folder"), imageSize: 4, seed: 1, dataRoots: [join(roots, "root-link")] });
+    expect(within.size).toBe(1);
+    // Without roots (the CLI), links lead anywhere.
+    expect((await openImageFolder({ path: byFile, imageSize: 4 })).size).toBe(2);
+  });
+
   it("names a file that is not an image", async () => {
     const dir = await folder("corrupt");
     await writeFile(join(dir, "good.png"), await png(4, 4, 3, () => [1, 2, 3]));
@@ -331,6 +393,11 @@ describe("openDataset", () => {
     await writeFile(join(dir, "train-images-idx3-ubyte"), idxFile([[1, 2, 3, 4]], 2, 2));
     const mnist = await openDataset({ kind: "mnist", path: dir, imageSize: 16, seed: 1 });
     expect(mnist.channels).toBe(1);
+  });
+
+  it.runIf(existsSync(DEFAULT_FASHION_MNIST_PATH))("reads the default Fashion-MNIST path whatever the data roots", async () => {
+    const options = { kind: "fashion-mnist" as const, imageSize: 32, seed: 1, dataRoots: [scratch] };
+    expect((await inspectDataset(options)).size).toBe(60000);
   });
 
   it("needs a path for mnist and folders", async () => {

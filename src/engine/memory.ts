@@ -38,6 +38,25 @@ export function estimateTrainingBytes(shape: ModelShape & { batchSize: number })
   return (FLOATS_PER_PARAMETER * parameters + FLOATS_PER_ACTIVATION * activations) * FLOAT_BYTES;
 }
 
+/**
+ * Measured with tf.profile (cpu and wasm alike): rendering holds ~1.05-1.1 floats per
+ * value G's layers output (BatchNorm's temporaries included), all at once until the
+ * tidy ends, plus the images read back.
+ */
+const FLOATS_PER_GENERATED_ACTIVATION = 1.25;
+/**
+ * A checkpoint restores both networks and Adam's two moments per parameter, as
+ * JavaScript arrays and again as tensors.
+ */
+const CHECKPOINT_COPIES = 6;
+
+/** Peak bytes rendering `count` images from a checkpoint takes: an upper estimate, for refusing requests early. */
+export function estimateGenerationBytes(shape: ModelShape, count: number): number {
+  const g = generatorLayers(shape);
+  const parameters = parameterCount(g) + parameterCount(discriminatorLayers(shape));
+  return (CHECKPOINT_COPIES * parameters + FLOATS_PER_GENERATED_ACTIVATION * count * activationsPerImage(g, 1)) * FLOAT_BYTES;
+}
+
 /** How JavaScript, WebAssembly and TensorFlow report an allocation that cannot be made. */
 const ALLOCATION_FAILURE = /allocation failed|invalid (typed )?array (buffer )?length|out of memory|\bOOM\b|cannot enlarge memory|maximum memory size exceeded/i;
 

@@ -18,8 +18,12 @@ export interface ServiceLimits {
   maxConnectionsPerAddress: number;
   /** Events a subscriber may leave unread before its stream ends (SUBSCRIBER_TOO_SLOW). */
   subscriberBuffer: number;
-  /** Runs whose estimated tensor memory exceeds this are refused. */
+  /** Runs, and generate requests, whose estimated tensor memory exceeds this are refused. */
   memoryBudgetMb: number;
+  /** generate requests rendering at once, each in a process of its own. */
+  maxConcurrentGenerates: number;
+  /** Runs waiting QUEUED; startRun and resumeRun are refused past it. */
+  maxQueuedRuns: number;
   /** Longest run name, in characters. */
   maxNameLength: number;
 }
@@ -65,6 +69,14 @@ const LIMITS: { key: keyof ServiceLimits; flag: string; env: string; help: strin
     fallback: 256,
   },
   { key: "subscriberBuffer", flag: "subscriber-buffer", env: "SUBSCRIBER_BUFFER", help: "unread events before a slow subscriber is dropped", fallback: 2000 },
+  {
+    key: "maxConcurrentGenerates",
+    flag: "max-concurrent-generates",
+    env: "MAX_CONCURRENT_GENERATES",
+    help: "generate requests rendering at once, each in its own process",
+    fallback: 2,
+  },
+  { key: "maxQueuedRuns", flag: "max-queued-runs", env: "MAX_QUEUED_RUNS", help: "runs waiting QUEUED before startRun and resumeRun are refused", fallback: 100 },
   { key: "maxNameLength", flag: "max-name-length", env: "MAX_NAME_LENGTH", help: "longest run name, in characters", fallback: 200 },
   {
     key: "memoryBudgetMb",

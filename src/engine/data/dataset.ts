@@ -13,6 +13,9 @@ export interface Dataset {
   load(indices: ArrayLike<number>): Promise<Float32Array>;
 }
 
+/** What a dataset is, without the means to read its images (see inspectDataset). */
+export type DatasetSummary = Omit<Dataset, "load">;
+
 /** A dataset that cannot be used: missing or unreadable file, empty folder, wrong format. */
 export class DatasetError extends Error {
   constructor(

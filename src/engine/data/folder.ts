@@ -1,12 +1,15 @@
-import { readdir, realpath, stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import sharp from "sharp";
 import { DatasetError, type Dataset } from "./dataset.js";
+import { realPathWithin, realRoots } from "./roots.js";
 
 export interface FolderOptions {
   path: string;
   imageSize: number;
   channels?: number;
+  /** Folders every folder and image the walk follows must really lie in; anywhere when absent. */
+  dataRoots?: readonly string[];
 }
 
 const IMAGE_EXTENSION = /\.(jpe?g|png)$/i;
@@ -18,7 +21,7 @@ const HEADER_CONCURRENCY = 16;
  * subfolders are ignored: a GAN needs no labels). Headers are checked up front so a bad
  * file fails the run at once instead of hours into training.
  */
-export async function openImageFolder({ path, imageSize, channels = 3 }: FolderOptions): Promise<Dataset> {
+export async function openImageFolder({ path, imageSize, channels = 3, dataRoots }: FolderOptions): Promise<Dataset> {
   // sharp cannot write grey plus alpha as raw pixels, so 2 channels are not offered.
   if (channels !== 1 && channels !== 3 && channels !== 4) {
     throw new DatasetError(path, `images are read as 1 (grey), 3 (RGB) or 4 (RGBA) channels, not ${channels}`);
@@ -26,7 +29,8 @@ export async function openImageFolder({ path, imageSize, channels = 3 }: FolderO
   const info = await stat(path).catch(() => undefined);
   if (info === undefined) throw new DatasetError(path, "folder does not exist");
   if (!info.isDirectory()) throw new DatasetError(path, "not a folder");
-  const files = (await listImages(path, new Set())).sort();
+  const roots = dataRoots && (await realRoots(dataRoots));
+  const files = (await listImages(path, new Set(), roots)).sort();
   if (files.length === 0) throw new DatasetError(path, "no .jpg, .jpeg or .png images in this folder");
   await checkHeaders(files);
 
@@ -51,17 +55,24 @@ export async function openImageFolder({ path, imageSize, channels = 3 }: FolderO
   };
 }
 
-/** Follows symbolic links like os.walk(followlinks=True); `seen` stops link cycles. */
-async function listImages(folder: string, seen: Set<string>): Promise<string[]> {
-  const real = await realpath(folder);
+/**
+ * Follows symbolic links like os.walk(followlinks=True), within `roots` when given;
+ * `seen` stops link cycles.
+ */
+async function listImages(folder: string, seen: Set<string>, roots: readonly string[] | undefined): Promise<string[]> {
+  const real = await realPathWithin(folder, roots);
   if (seen.has(real)) return [];
   seen.add(real);
   const found: string[] = [];
   for (const entry of await readdir(folder, { withFileTypes: true })) {
     const full = join(folder, entry.name);
     const target = entry.isSymbolicLink() ? await stat(full).catch(() => undefined) : entry;
-    if (target?.isDirectory()) found.push(...(await listImages(full, seen)));
-    else if (target?.isFile() && IMAGE_EXTENSION.test(entry.name)) found.push(full);
+    if (target?.isDirectory()) found.push(...(await listImages(full, seen, roots)));
+    else if (target?.isFile() && IMAGE_EXTENSION.test(entry.name)) {
+      // Only a link can lead out of a folder that lies within the roots.
+      if (entry.isSymbolicLink()) await realPathWithin(full, roots);
+      found.push(full);
+    }
   }
   return found;
 }

@@ -1,11 +1,11 @@
 import { DEFAULT_FASHION_MNIST_PATH, type DatasetKind } from "../config.js";
 import { Rng } from "../rng.js";
-import { DatasetError, type Dataset } from "./dataset.js";
+import { DatasetError, type Dataset, type DatasetSummary } from "./dataset.js";
 import { openImageFolder } from "./folder.js";
-import { openIdxDataset } from "./idx.js";
+import { inspectIdxDataset, openIdxDataset, type IdxOptions } from "./idx.js";
 import { createSyntheticDataset } from "./synthetic.js";
 
-export { DatasetError, type Dataset } from "./dataset.js";
+export { DatasetError, type Dataset, type DatasetSummary } from "./dataset.js";
 
 export interface OpenDatasetOptions {
   kind: DatasetKind;
@@ -15,21 +15,42 @@ export interface OpenDatasetOptions {
   /** Defaults: 1 for the IDX sets, 3 otherwise. */
   channels?: number;
   seed: number;
+  /**
+   * Folders (a server's data roots) that `path`, and every folder and file read under
+   * it, must really lie in, symbolic links resolved; anywhere when absent.
+   */
+  dataRoots?: readonly string[];
 }
 
-export async function openDataset({ kind, path, imageSize, channels, seed }: OpenDatasetOptions): Promise<Dataset> {
+export async function openDataset(options: OpenDatasetOptions): Promise<Dataset> {
+  const { kind, path, imageSize, channels, seed, dataRoots } = options;
   switch (kind) {
     case "synthetic":
       return createSyntheticDataset({ seed, imageSize, channels: channels ?? 3 });
     case "fashion-mnist":
-      return openIdxDataset({ kind, path: path ?? DEFAULT_FASHION_MNIST_PATH, imageSize, channels });
     case "mnist":
-      if (path === undefined) throw new DatasetError(kind, "mnist needs a data path");
-      return openIdxDataset({ kind, path, imageSize, channels });
+      return openIdxDataset(idxOptions({ ...options, kind }));
     case "folder":
       if (path === undefined) throw new DatasetError(kind, "folder needs a data path");
-      return openImageFolder({ path, imageSize, channels });
+      return openImageFolder({ path, imageSize, channels, dataRoots });
   }
+}
+
+/**
+ * What openDataset would give, without loading the images: IDX files are read only as
+ * far as their headers, so what a check costs does not grow with the file (a folder
+ * is listed and its images' headers read, as openDataset does anyway).
+ */
+export async function inspectDataset(options: OpenDatasetOptions): Promise<DatasetSummary> {
+  const { kind } = options;
+  return kind === "fashion-mnist" || kind === "mnist" ? inspectIdxDataset(idxOptions({ ...options, kind })) : openDataset(options);
+}
+
+function idxOptions({ kind, path, imageSize, channels, dataRoots }: OpenDatasetOptions & { kind: IdxOptions["kind"] }): IdxOptions {
+  if (path === undefined && kind === "mnist") throw new DatasetError(kind, "mnist needs a data path");
+  // The default path is the installation's choice, not the caller's: no roots apply to it.
+  if (path === undefined) return { kind, path: DEFAULT_FASHION_MNIST_PATH, imageSize, channels };
+  return { kind, path, imageSize, channels, dataRoots };
 }
 
 /**

@@ -6,8 +6,9 @@ import { promisify } from "node:util";
 import type { Logger } from "pino";
 import { backendReport, type BackendStatus, probeBackend } from "../../engine/backends/index.js";
 import { DEFAULT_FASHION_MNIST_PATH, parseTrainConfig, type TrainConfig, type TrainConfigInput } from "../../engine/config.js";
-import { DatasetError, openDataset } from "../../engine/data/index.js";
-import { estimateTrainingBytes } from "../../engine/memory.js";
+import { DatasetError, inspectDataset } from "../../engine/data/index.js";
+import { isWithin, realRoots } from "../../engine/data/roots.js";
+import { estimateGenerationBytes, estimateTrainingBytes } from "../../engine/memory.js";
 import type { IterationMetrics } from "../../engine/metrics.js";
 import type { Store } from "../store/store.js";
 import { type CheckpointRecord, FINISHED_STATUSES, type RunRecord, type RunStatus, type SampleRecord } from "../store/types.js";
@@ -24,7 +25,7 @@ export interface RunServiceOptions {
   /** Folders dataset paths must resolve into. */
   dataRoots: string[];
   maxConcurrentRuns: number;
-  limits: Pick<ServiceLimits, "subscriberBuffer" | "memoryBudgetMb">;
+  limits: Pick<ServiceLimits, "subscriberBuffer" | "memoryBudgetMb" | "maxConcurrentGenerates" | "maxQueuedRuns">;
   logger: Logger;
 }
 
@@ -58,6 +59,10 @@ export class RunService {
   private readonly store: Store;
   private readonly log: Logger;
   private scheduling = Promise.resolve();
+  /** Queue admissions, one at a time (see enqueue). */
+  private admitting: Promise<unknown> = Promise.resolve();
+  /** generate requests rendering now. */
+  private generating = 0;
   private acceptingRuns = true;
 
   constructor(private readonly options: RunServiceOptions) {
@@ -79,7 +84,7 @@ export class RunService {
     if (!this.acceptingRuns) throw new InputError("startRun", "the server is shutting down");
     const { name, ...configInput } = input;
     const config = await this.validate(configInput);
-    const run = await this.store.createRun({ name: name ?? `${config.dataset} ${config.imageSize}px`, config });
+    const run = await this.enqueue("startRun", () => this.store.createRun({ name: name ?? `${config.dataset} ${config.imageSize}px`, config }));
     this.log.info({ runId: run.id, config }, "run queued");
     this.publish(run);
     this.schedule();
@@ -108,10 +113,29 @@ export class RunService {
     if (!checkpoint || checkpoint.runId !== id) {
       throw new InputError("checkpointId", checkpointId ? `no checkpoint ${checkpointId} in run ${id}` : `run ${id} has no checkpoint to resume from`);
     }
-    this.resumeFrom.set(id, checkpoint);
-    const queued = await this.setStatus(id, { status: "QUEUED", error: null, finishedAt: null });
+    const queued = await this.enqueue("resumeRun", () => {
+      this.resumeFrom.set(id, checkpoint);
+      return this.setStatus(id, { status: "QUEUED", error: null, finishedAt: null });
+    });
     this.schedule();
     return queued;
+  }
+
+  /**
+   * Adds a run to the queue (`admit` stores it QUEUED) unless MAX_QUEUED_RUNS already
+   * wait there. One admission at a time, so that requests arriving together cannot all
+   * see room for one more.
+   */
+  private enqueue<T>(operation: "startRun" | "resumeRun", admit: () => Promise<T>): Promise<T> {
+    const admitted = this.admitting.then(async () => {
+      const max = this.options.limits.maxQueuedRuns;
+      if ((await this.store.countQueued()) >= max) {
+        throw new InputError(operation, `${max} runs are already waiting QUEUED, the most MAX_QUEUED_RUNS allows: try again when one has started, or stop one`);
+      }
+      return admit();
+    });
+    this.admitting = admitted.catch(() => undefined);
+    return admitted;
   }
 
   async delete(id: string): Promise<void> {
@@ -122,24 +146,56 @@ export class RunService {
     this.log.info({ runId: id }, "run deleted");
   }
 
-  /** Renders `count` images from a checkpoint's generator in a separate process. */
+  /**
+   * Renders `count` images from a checkpoint's generator in a separate process, at most
+   * MAX_CONCURRENT_GENERATES at once, each within MEMORY_BUDGET_MB.
+   */
   async generate(checkpointId: string, count: number, seed: number): Promise<SampleRecord> {
-    const checkpoint = await this.store.getCheckpoint(checkpointId);
-    if (!checkpoint) throw new InputError("checkpointId", `no checkpoint ${checkpointId}`);
     if (!Number.isInteger(count) || count < 1 || count > 1024) throw new InputError("count", "must be an integer from 1 to 1024");
     if (!Number.isInteger(seed) || seed < 0) throw new InputError("seed", "must be a non-negative integer");
-    const file = join(this.runDir(checkpoint.runId), "samples", `generated_${checkpoint.iteration}_${seed}_${count}_${Date.now()}.png`);
-    await runCli(["generate", this.absolute(checkpoint.path), "--count", String(count), "--seed", String(seed), "--out", file, "--backend", "auto"]);
-    const { size } = await stat(file);
-    return this.store.addSample({
-      runId: checkpoint.runId,
-      iteration: checkpoint.iteration,
-      epoch: checkpoint.epoch,
-      kind: "GENERATED",
-      bytes: size,
-      path: relative(this.options.dataDir, file),
-      checkpointId,
-    });
+    // Counted before anything is awaited, so that requests arriving together are counted together.
+    const max = this.options.limits.maxConcurrentGenerates;
+    if (this.generating >= max) {
+      throw new InputError("generate", `${max} generate requests are already rendering, the most MAX_CONCURRENT_GENERATES allows: try again when one has finished`);
+    }
+    this.generating++;
+    try {
+      const checkpoint = await this.store.getCheckpoint(checkpointId);
+      if (!checkpoint) throw new InputError("checkpointId", `no checkpoint ${checkpointId}`);
+      this.generationWithinBudget((await this.get(checkpoint.runId)).config, count);
+      const file = join(this.runDir(checkpoint.runId), "samples", `generated_${checkpoint.iteration}_${seed}_${count}_${Date.now()}.png`);
+      await runCli(["generate", this.absolute(checkpoint.path), "--count", String(count), "--seed", String(seed), "--out", file, "--backend", "auto"]);
+      const { size } = await stat(file);
+      return await this.store.addSample({
+        runId: checkpoint.runId,
+        iteration: checkpoint.iteration,
+        epoch: checkpoint.epoch,
+        kind: "GENERATED",
+        bytes: size,
+        path: relative(this.options.dataDir, file),
+        checkpointId,
+      });
+    } finally {
+      this.generating--;
+    }
+  }
+
+  /**
+   * Refuses to render more images than the memory budget allows (BatchNorm normalises
+   * over the whole batch, so they cannot be rendered in parts), saying how many fit.
+   */
+  private generationWithinBudget(config: TrainConfig, count: number): void {
+    const budget = this.options.limits.memoryBudgetMb * 2 ** 20;
+    const bytes = (n: number) => estimateGenerationBytes({ ...config, channels: config.channels ?? 3 }, n);
+    if (bytes(count) <= budget) return;
+    // The estimate grows linearly with the count.
+    const fit = Math.max(0, Math.floor((budget - bytes(0)) / (bytes(1) - bytes(0))));
+    const mib = (n: number) => `${Math.ceil(n / 2 ** 20)} MiB`;
+    throw new InputError(
+      "count",
+      `${count} images from this checkpoint need about ${mib(bytes(count))} of tensor memory, more than the server's budget of ` +
+        `${mib(budget)} (MEMORY_BUDGET_MB): ${fit > 0 ? `at most ${fit} fit` : "not even one fits"}`,
+    );
   }
 
   /**
@@ -221,7 +277,7 @@ export class RunService {
     await collectInputErrors(found, () => this.withinMemoryBudget(config));
     const dataset = await collectInputErrors(found, async () => {
       try {
-        return await openDataset({ kind: config.dataset, path: config.dataPath, imageSize: config.imageSize, channels: config.channels, seed: config.seed });
+        return await inspectDataset({ kind: config.dataset, path: config.dataPath, imageSize: config.imageSize, channels: config.channels, seed: config.seed, dataRoots: this.options.dataRoots });
       } catch (err) {
         throw err instanceof DatasetError ? new InputError("dataset.path", err.message) : err;
       }
@@ -258,14 +314,12 @@ export class RunService {
   private async confine(path: string): Promise<string> {
     const refuse = () =>
       new InputError("dataset.path", `must be inside one of the data roots (${this.options.dataRoots.join(", ")})`);
-    const inRoots = (p: string) => this.options.dataRoots.some((root) => p === root || p.startsWith(`${root}/`));
     const lexical = resolve(path);
-    if (!inRoots(lexical)) throw refuse();
+    if (!isWithin(lexical, this.options.dataRoots)) throw refuse();
     const real = await realpath(lexical).catch(() => undefined);
     if (real === undefined) throw new InputError("dataset.path", `${path} does not exist`);
-    // Roots may themselves be symlinks: compare against their real paths too.
-    const realRoots = await Promise.all(this.options.dataRoots.map((root) => realpath(root).catch(() => root)));
-    if (!inRoots(real) && !realRoots.some((root) => real === root || real.startsWith(`${root}/`))) throw refuse();
+    // Roots may themselves be symlinks: a real path is compared with their real paths.
+    if (!isWithin(real, await realRoots(this.options.dataRoots))) throw refuse();
     return real;
   }
 

@@ -100,6 +100,11 @@ export class Store {
     return row && toRun(row);
   }
 
+  /** How many runs wait QUEUED. */
+  countQueued(): Promise<number> {
+    return this.prisma.run.count({ where: { status: "QUEUED" } });
+  }
+
   /** Oldest first. */
   async runsWithStatus(statuses: RunStatus[]): Promise<RunRecord[]> {
     const rows = await this.prisma.run.findMany({ where: { status: { in: statuses } }, orderBy: OLDEST_FIRST });
