@@ -18,6 +18,26 @@ async function pointsIn(page: Page, selector: string): Promise<number> {
 /** The bits of the page's DOM these checks read; the tests compile without the DOM library. */
 interface PageDom {
   document: { querySelector(selector: string): { getAttribute(name: string): string | null; naturalWidth?: number } | null };
+  getComputedStyle(element: unknown): { borderTopStyle: string };
+}
+
+/** The values a chart's legend shows with the pointer off the chart. */
+async function legendValues(page: Page, chart: string): Promise<string[]> {
+  await page.mouse.move(0, 0);
+  return page.locator(`${chart} .u-legend .u-value`).allTextContents();
+}
+
+/** A legend's values are numbers: the iteration, then each line's (uPlot writes "--" for none). */
+function expectNumbers(values: string[]): void {
+  expect(values.length).toBeGreaterThan(2);
+  for (const value of values) expect(value).toMatch(/^-?\d[\d,.]*$/);
+}
+
+/** How each line in a chart's legend is drawn: "solid" or "dashed" (the first row is the iteration's). */
+function legendStrokes(page: Page, chart: string): Promise<string[]> {
+  return page
+    .locator(`${chart} .u-legend .u-series:not(:first-child) .u-marker`)
+    .evaluateAll((markers) => markers.map((marker) => (globalThis as unknown as PageDom).getComputedStyle(marker).borderTopStyle));
 }
 
 /** Waits until the chart in `selector` holds more than `count` points. */
@@ -49,6 +69,9 @@ describe.skipIf(SKIP_BROWSER)("the dashboard, in headless Chromium against a rea
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
     context.on("request", (request) => requests.push(request.url()));
+    // The page waits for training (a process to start, iterations, a run to complete): on a
+    // loaded machine that outlasts Playwright's 30 s, so the test's own timeout bounds it.
+    context.setDefaultTimeout(110_000);
     page = await context.newPage();
     page.on("console", (message) => {
       if (message.type() === "error") problems.push(message.text());
@@ -72,9 +95,13 @@ describe.skipIf(SKIP_BROWSER)("the dashboard, in headless Chromium against a rea
   it("shows the server's validation error beside the field, and stores nothing", async () => {
     await page.getByRole("link", { name: "New run" }).first().click();
     await page.locator("select[name=backend] option[value=CPU]").waitFor({ state: "attached" });
+    // The CPU preset trains a few minutes' worth of iterations, not the tutorial's 5 epochs (an hour on a CPU).
+    await page.getByRole("button", { name: /Fast on a CPU/ }).click();
+    expect(Number(await page.inputValue("input[name=iterations]"))).toBeGreaterThan(0);
     await page.fill("input[name=imageSize]", "17");
     await page.getByRole("button", { name: "Start run" }).click();
     await expect.poll(() => page.locator('[data-field="imageSize"]').textContent()).toMatch(/power of two/);
+    await page.screenshot({ path: `${OUTPUT_DIR}dashboard-start.png`, fullPage: true });
     const { data } = await server.gql<{ runs: { nodes: unknown[] } }>("{ runs { nodes { id } } }");
     expect(data!.runs.nodes).toEqual([]);
   });
@@ -94,6 +121,15 @@ describe.skipIf(SKIP_BROWSER)("the dashboard, in headless Chromium against a rea
     await waitForPoints(page, "#loss-chart .chart", before);
     expect(await pointsIn(page, "#d-chart .chart")).toBeGreaterThan(before);
     expect(await page.locator("#loss-chart canvas").count()).toBe(1);
+    // Without the pointer on them, the legends show the latest iteration and values.
+    for (const chart of ["#loss-chart", "#d-chart"]) expectNumbers(await legendValues(page, chart));
+    expect(await legendStrokes(page, "#d-chart")).toEqual(["solid", "solid", "dashed"]);
+  });
+
+  it("writes the configuration's enum values as the rest of the page does", async () => {
+    const keys = await page.locator("table.config th").allTextContents();
+    const values = await page.locator("table.config td").allTextContents();
+    expect(Object.fromEntries(keys.map((key, i) => [key, values[i]]))).toMatchObject({ backend: "cpu", dataset: "synthetic" });
   });
 
   it("shows the fixed-noise grid as a real PNG in the sample timeline", async () => {
@@ -140,6 +176,9 @@ describe.skipIf(SKIP_BROWSER)("the dashboard, in headless Chromium against a rea
     expect(await chart.getAttribute("data-series")).toBe("4");
     expect(Number(await chart.getAttribute("data-points"))).toBeGreaterThanOrEqual(30);
     expect(await page.locator(".legend li").allTextContents()).toEqual([expect.stringMatching(/^ ?first/), expect.stringMatching(/^ ?second/)]);
+    // Loss_D solid and Loss_G dashed, each with its own legend line.
+    expect(await legendStrokes(page, "#compare-charts")).toEqual(["solid", "solid", "dashed", "dashed"]);
+    expectNumbers(await legendValues(page, "#compare-charts"));
     await page.screenshot({ path: `${OUTPUT_DIR}dashboard-compare.png`, fullPage: true });
   });
 

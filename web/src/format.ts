@@ -20,3 +20,8 @@ export function eta(iteration: number, total: number | null, batchSize: number, 
   if (!total || !imagesPerSecond) return "–";
   return formatDuration(((total - iteration) * batchSize) / imagesPerSecond);
 }
+
+/** An API enum value as the page writes it everywhere: FASHION_MNIST is "fashion-mnist", AUTO "auto". */
+export function enumLabel(value: string): string {
+  return value.toLowerCase().replaceAll("_", "-");
+}

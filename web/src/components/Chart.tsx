@@ -18,6 +18,24 @@ interface ChartProps {
 }
 
 /**
+ * A legend value: the one under the pointer, else the series' latest. uPlot's default
+ * reads "--" whenever the pointer is off the chart, which hides where a run stands.
+ */
+function valueOrLatest(u: uPlot, value: number | null, seriesIndex: number, index: number | null): string {
+  const shown = index === null ? latest(u.data[seriesIndex]!) : value;
+  return shown === null ? "" : uPlot.fmtNum(shown);
+}
+
+/** The last value that is not a gap (compared runs have gaps where another run has points). */
+function latest(values: ArrayLike<number | null | undefined>): number | null {
+  for (let i = values.length - 1; i >= 0; i--) {
+    const value = values[i];
+    if (value !== null && value !== undefined) return value;
+  }
+  return null;
+}
+
+/**
  * A uPlot line chart over iterations. uPlot draws tens of thousands of points on a
  * canvas in milliseconds; new data goes through setData, and the plot is rebuilt
  * only when its series or scale change.
@@ -40,7 +58,12 @@ export function Chart({ title, x, series, log = false, height = 260 }: ChartProp
       height,
       scales: { x: { time: false }, y: { distr: log ? 3 : 1 } },
       axes: [{ label: "iteration" }, {}],
-      series: [{ label: "iteration" }, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, dash: s.dash, spanGaps: true, points: { show: false } }))],
+      series: [
+        { label: "iteration", value: valueOrLatest },
+        ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, dash: s.dash, spanGaps: true, points: { show: false }, value: valueOrLatest })),
+      ],
+      // Markers are drawn as short lines (styles.css), dashed for dashed series, so each line has its own.
+      legend: { markers: { dash: (u, i) => (u.series[i]!.dash ? "dashed" : "solid") } },
     };
     const created = new uPlot(options, data(), target);
     plot.current = created;

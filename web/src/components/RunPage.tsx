@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { request, subscribe } from "../api";
-import { eta, formatTime } from "../format";
+import { enumLabel, eta, formatTime } from "../format";
 import { useLiveSeries } from "../live";
 import { DELETE_RUN, RESUME_RUN, RUN, RUN_UPDATED, STOP_RUN } from "../queries";
 import { href } from "../router";
@@ -101,7 +101,7 @@ export function RunPage({ id }: { id: string }) {
         <dt>backend</dt>
         <dd title={run.backendDetail ?? undefined}>{run.backend ?? "–"}</dd>
         <dt>dataset</dt>
-        <dd>{run.dataset ?? run.config.dataset.kind.toLowerCase()}</dd>
+        <dd>{run.dataset ?? enumLabel(run.config.dataset.kind)}</dd>
         <dt>started</dt>
         <dd>{formatTime(run.startedAt)}</dd>
       </dl>
@@ -145,9 +145,10 @@ export function RunPage({ id }: { id: string }) {
 }
 
 function ConfigTable({ run }: { run: RunDetail }) {
-  const { dataset, ...rest } = run.config;
+  const { dataset, backend, ...rest } = run.config;
   const rows: [string, string][] = [
-    ["dataset", `${dataset.kind.toLowerCase()}${dataset.path ? ` (${dataset.path})` : ""}`],
+    ["dataset", `${enumLabel(dataset.kind)}${dataset.path ? ` (${dataset.path})` : ""}`],
+    ["backend", enumLabel(backend)],
     ...Object.entries(rest).map(([key, value]): [string, string] => [key, value === null ? "–" : String(value)]),
     ["id", run.id],
     ["created", formatTime(run.createdAt)],
