@@ -9,7 +9,7 @@ import { waitForStatus } from "./process-helpers.js";
 import { collect, startTestServer, type GraphQLErrorBody, type TestServer } from "./server-helpers.js";
 
 const LIMITS = { maxQueuedRuns: 2, maxConcurrentGenerates: 1, memoryBudgetMb: 2 };
-/** Fits the 2 MiB budget to train (about 0.5 MiB); 1024 images from it do not (about 8 MiB). */
+/** Fits the 2 MiB budget to train (about 0.5 MiB); 1024 images from it do not (about 10 MiB). */
 const TINY = { imageSize: 16, channels: 1, nz: 8, ngf: 4, ndf: 4, batchSize: 4, backend: "CPU" };
 const LONG = { ...TINY, iterations: 1_000_000, sampleEvery: 100_000, checkpointEvery: 100_000 };
 
