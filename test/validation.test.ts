@@ -159,6 +159,18 @@ describe("free text is bounded", () => {
     expect(byField(errors)).toEqual({ runId: `runId: must be at most ${MAX_ID_LENGTH} characters: no id or cursor is longer` });
   });
 
+  it.each([
+    ["a huge string where a number belongs", `query ($first: Int) { runs(first: $first) { nodes { id } } }`, { first: HUGE }, "BAD_USER_INPUT"],
+    ["the same with spaces in it", `query ($first: Int) { runs(first: $first) { nodes { id } } }`, { first: "x ".repeat(HUGE.length / 2) }, "BAD_USER_INPUT"],
+    ["a huge enum value", `query ($status: RunStatus) { runs(status: $status) { nodes { id } } }`, { status: HUGE }, "BAD_USER_INPUT"],
+    ["a huge input field name", START, { input: { [HUGE]: 1 } }, "BAD_USER_INPUT"],
+    ["a huge literal where a number belongs", `{ runs(first: "${HUGE}") { nodes { id } } }`, {}, "GRAPHQL_VALIDATION_FAILED"],
+  ])("answers %s with a short error, not the value again", async (_name, query, variables, code) => {
+    const res = await server.gql(query, variables);
+    expect(JSON.stringify(res).length).toBeLessThan(SHORT_ANSWER_BYTES);
+    expect(res.errors?.[0]?.extensions?.code).toBe(code);
+  });
+
   it("looks up an id at the bound as usual, and refuses one a character longer", async () => {
     const stop = async (id: string) => byField((await server.gql(`mutation { stopRun(id: "${id}") { id } }`)).errors ?? []);
     const longest = "i".repeat(MAX_ID_LENGTH);

@@ -55,10 +55,27 @@ export function formatForClient(formatted: GraphQLFormattedError, error: unknown
   const cause = unexpectedCause(error);
   if (!cause) {
     const field = invalidVariableField(formatted.message);
-    return field === undefined ? formatted : { ...formatted, extensions: { ...formatted.extensions, code: "BAD_USER_INPUT", field } };
+    // Errors raised while executing (with a path) are the service's own, which repeat only
+    // bounded input (paths, ids); graphql-js's, refusing a request before that, repeat anything.
+    const message = formatted.path ? formatted.message : bounded(formatted.message);
+    return field === undefined ? { ...formatted, message } : { ...formatted, message, extensions: { ...formatted.extensions, code: "BAD_USER_INPUT", field } };
   }
   logger.error({ err: cause, path: formatted.path }, "resolver failed");
   return { message: "internal error", locations: formatted.locations, path: formatted.path, extensions: { code: "INTERNAL_SERVER_ERROR" } };
+}
+
+/** Longest run of characters without a space that a message repeats whole, and longest message. */
+const LONGEST_WORD = 100;
+const LONGEST_MESSAGE = 2000;
+
+/**
+ * graphql-js repeats a value it refuses whole (`Variable "$first" got invalid value "xxx…"`,
+ * twice), and a value may be as long as the request: a megabyte would be answered with
+ * two. Long runs of characters without a space are cut, then the message if still long.
+ */
+function bounded(message: string): string {
+  const cut = message.replace(new RegExp(`\\S{${LONGEST_WORD + 1},}`, "g"), (word) => `${word.slice(0, LONGEST_WORD)}… (${word.length} characters)`);
+  return cut.length <= LONGEST_MESSAGE ? cut : `${cut.slice(0, LONGEST_MESSAGE)}… (${cut.length - LONGEST_MESSAGE} more characters)`;
 }
 
 /**
