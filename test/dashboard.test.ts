@@ -98,6 +98,7 @@ describe.skipIf(SKIP_BROWSER)("the dashboard, in headless Chromium against a rea
     // The CPU preset trains a few minutes' worth of iterations, not the tutorial's 5 epochs (an hour on a CPU).
     await page.getByRole("button", { name: /Fast on a CPU/ }).click();
     expect(Number(await page.inputValue("input[name=iterations]"))).toBeGreaterThan(0);
+    expect(await page.inputValue("input[name=epochs]")).toBe("");
     await page.fill("input[name=imageSize]", "17");
     await page.getByRole("button", { name: "Start run" }).click();
     await expect.poll(() => page.locator('[data-field="imageSize"]').textContent()).toMatch(/power of two/);

@@ -48,7 +48,8 @@ const PRESETS: { label: string; title: string; values: Record<string, string> }[
   {
     label: "Fast on a CPU (32x32)",
     title: "32x32 images, networks of width 32, batches of 64, 500 iterations: 5 to 8 minutes on one core (wasm), a grid every 50",
-    values: { ...TUTORIAL, imageSize: "32", ngf: "32", ndf: "32", batchSize: "64", iterations: "500", sampleEvery: "50", checkpointEvery: "500" },
+    // Epochs left empty: the iterations replace them, and a "5" beside them would say otherwise.
+    values: { ...TUTORIAL, imageSize: "32", ngf: "32", ndf: "32", batchSize: "64", epochs: "", iterations: "500", sampleEvery: "50", checkpointEvery: "500" },
   },
 ];
 
