@@ -58,11 +58,10 @@ export function addTrainCommand(program: Command, run: RunAction): void {
       const resume = resumePath ? await loadCheckpoint(resumePath) : undefined;
       let input = hyper as TrainConfigInput;
       if (resume) {
-        for (const key of Object.keys(hyper) as (keyof typeof hyper)[]) {
-          if (!(RESUMABLE_OVERRIDES as readonly string[]).includes(key) && hyper[key] !== resume.config[key as keyof typeof resume.config]) {
-            throw new ConfigError(key, "cannot change when resuming: it is fixed by the checkpoint");
-          }
-        }
+        const fixed = (Object.keys(hyper) as (keyof typeof hyper)[])
+          .filter((key) => !(RESUMABLE_OVERRIDES as readonly string[]).includes(key) && hyper[key] !== resume.config[key as keyof typeof resume.config])
+          .map((field) => ({ field, detail: "cannot change when resuming: it is fixed by the checkpoint" }));
+        if (fixed[0]) throw new ConfigError(fixed[0].field, fixed[0].detail, fixed.slice(1));
         input = { ...resume.config, ...hyper } as TrainConfigInput;
       }
       if (dryRun) input = { ...input, iterations: (resume?.iteration ?? 0) + 1 };
