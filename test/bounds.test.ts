@@ -151,4 +151,21 @@ describe("dataset validation", () => {
     expect(error!.message).not.toContain(outside);
     expect(await runIds()).toEqual(before);
   });
+
+  it("confines the training process too: a link added after startRun, while the run waited, fails the run instead of being read", async () => {
+    const outside = await tempDir();
+    await writeFile(join(outside, "private.png"), await sharp({ create: { width: 8, height: 8, channels: 3, background: "#fff" } }).png().toBuffer());
+    const dir = join(server.dataDir, "linked-later");
+    await mkdir(dir);
+    for (const name of ["a.png", "b.png", "c.png", "d.png"]) {
+      await writeFile(join(dir, name), await sharp({ create: { width: 8, height: 8, channels: 3, background: "#000" } }).png().toBuffer());
+    }
+    const blocker = await started(LONG);
+    const waiting = await started({ ...TINY, iterations: 1, dataset: { kind: "IMAGE_FOLDER", path: dir } });
+    await symlink(outside, join(dir, "more"));
+    await mutate("stopRun", blocker);
+    const failed = await waitForStatus<{ status: string; error: string }>(server.service.url, waiting, ["FAILED", "COMPLETED"]);
+    expect(failed.status).toBe("FAILED");
+    expect(failed.error).toContain(`${join(dir, "more")}: leads outside the data roots`);
+  });
 });

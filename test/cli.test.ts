@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -80,7 +81,7 @@ describe("dcgan train", () => {
     expect(existsSync(join(dir, "m", "checkpoints"))).toBe(false);
   });
 
-  it("stops at an iteration boundary on Ctrl-C with a checkpoint, and resumes with the same numbering", async () => {
+  it("stops at an iteration boundary on Ctrl-C (forwarded by npx too) with a checkpoint it names, and resumes with the same numbering", async () => {
     const out = join(dir, "sigint");
     let interrupted = false;
     const first = await dcgan(["train", ...TINY, "--iterations", "100000", "--log-every", "1", "--out", out], (line, child) => {
@@ -88,17 +89,67 @@ describe("dcgan train", () => {
         interrupted = true;
         child.kill("SIGINT");
       }
+      // The copy of the same Ctrl-C that npm forwards where `sh -c` execs the command,
+      // arriving after the first was handled.
+      if (line.startsWith("stopping at the next iteration boundary")) child.kill("SIGINT");
     });
     expect(first.code).toBe(0);
     const stoppedAt = Number(/stopped at iteration (\d+)/.exec(first.stdout)![1]);
     expect(stoppedAt).toBeGreaterThanOrEqual(3);
     const checkpoint = join(out, "checkpoints", `iter_${String(stoppedAt).padStart(8, "0")}.dcgan`);
     expect(existsSync(checkpoint)).toBe(true);
+    expect(first.stdout).toContain(`checkpoint ${checkpoint}\n`);
+    expect(first.stdout).toContain(`to continue: dcgan train --resume ${checkpoint}\n`);
 
     const second = await dcgan(["train", "--resume", checkpoint, "--iterations", String(stoppedAt + 2), "--log-every", "1", "--out", out]);
     expect(second.code).toBe(0);
     const rows = (await readFile(join(out, "metrics.csv"), "utf8")).trim().split("\n").slice(1);
     expect(rows.map((r) => Number(r.split(",")[0]))).toEqual(Array.from({ length: stoppedAt + 2 }, (_, i) => i + 1));
+  });
+
+  it("on Ctrl-C with its output piped (`dcgan train | tee log`, tee gone too) still writes the checkpoint and names it on stderr", async () => {
+    const out = join(dir, "pipe");
+    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "train", ...TINY, "--iterations", "100000", "--log-every", "1", "--out", out], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const closed = once(child, "close");
+    for await (const line of createInterface({ input: child.stdout! })) {
+      if (/^\[0\/\d+\]\[2\//.test(line)) break;
+    }
+    // Ctrl-C ends tee (the reader) and signals the CLI.
+    child.stdout!.destroy();
+    child.kill("SIGINT");
+    const [code] = await closed;
+    expect(code).toBe(0);
+    const checkpoint = /^checkpoint (.+\.dcgan)$/m.exec(stderr)?.[1];
+    expect(checkpoint, stderr).toBeDefined();
+    expect(existsSync(checkpoint!)).toBe(true);
+    expect(stderr).toMatch(/^stopped at iteration \d+; metrics in /m);
+  });
+
+  it("on Ctrl-C in a terminal prints the checkpoint and where it stopped after its progress bar", async () => {
+    const out = join(dir, "tty");
+    const command = [process.execPath, "--import", "tsx", "src/cli/main.ts", "train", ...TINY, "--iterations", "100000", "--log-every", "1", "--out", out];
+    // script(1) runs the CLI on a pseudo-terminal; a Ctrl-C typed there signals its foreground process.
+    const child = spawn("script", ["-qfec", command.map((a) => `'${a}'`).join(" "), "/dev/null"], { stdio: ["pipe", "pipe", "inherit"] });
+    let screen = "";
+    let typed = false;
+    child.stdout!.on("data", (chunk: Buffer) => {
+      screen += chunk.toString();
+      if (!typed && /\[0\/\d+\]\[2\//.test(screen)) {
+        typed = true;
+        child.stdin!.write("\x03");
+      }
+    });
+    const [code] = await once(child, "close");
+    expect(code).toBe(0);
+    expect(screen).toMatch(/\d+\/100000 it/); // the progress bar was on
+    const checkpoint = /checkpoint (\S+\.dcgan)/.exec(screen)?.[1];
+    expect(checkpoint, screen).toBeDefined();
+    expect(existsSync(checkpoint!)).toBe(true);
+    expect(screen).toMatch(/stopped at iteration \d+; metrics in /);
   });
 
   it("refuses to change the model when resuming", async () => {

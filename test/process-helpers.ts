@@ -9,8 +9,27 @@ export interface ServerProcess {
   url: string;
   /** Everything the process wrote to stdout and stderr so far. */
   output(): string;
+  /** What it wrote to stdout and stderr, apart. */
+  streams(): { stdout: string; stderr: string };
   /** Sends `signal` and waits for the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /**
+   * Ctrl-C in the terminal that runs the server, and waits for the exit code: SIGINT to its
+   * whole process group (its training processes too), then the copy that npm forwards to
+   * its child where `sh -c` execs the command (as bash does). The server must log at
+   * info for the copy to follow the first.
+   */
+  ctrlC(): Promise<number | null>;
+}
+
+/**
+ * The environment a user's shell gives the server and the CLI: vitest's NODE_ENV=test
+ * (and its own variables) would switch off behaviour users get, such as Apollo's
+ * signal handlers, and so hide bugs that only they see.
+ */
+export function userEnv(env: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== "NODE_ENV" && !name.startsWith("VITEST")));
+  return { ...inherited, ...env };
 }
 
 /**
@@ -19,21 +38,43 @@ export interface ServerProcess {
  */
 export async function spawnServer(env: Record<string, string>, wrapper: string[] = []): Promise<ServerProcess> {
   const command = [...wrapper, process.execPath, "--import", "tsx", "src/server/main.ts", "--port", "0"];
-  const child = spawn(command[0]!, command.slice(1), { env: { ...process.env, LOG_LEVEL: "warn", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  // Its own process group, as a terminal gives a command it runs.
+  const child = spawn(command[0]!, command.slice(1), { env: userEnv({ LOG_LEVEL: "warn", ...env }), stdio: ["ignore", "pipe", "pipe"], detached: true });
   let output = "";
-  child.stderr!.on("data", (chunk: Buffer) => (output += chunk));
+  const streams = { stdout: "", stderr: "" };
+  child.stderr!.on("data", (chunk: Buffer) => {
+    output += chunk;
+    streams.stderr += chunk;
+  });
   const exited = once(child, "exit");
   for await (const line of createInterface({ input: child.stdout! })) {
     output += `${line}\n`;
+    streams.stdout += `${line}\n`;
     const url = /GraphiQL at (\S+)/.exec(line)?.[1];
     if (url) {
-      child.stdout!.on("data", (chunk: Buffer) => (output += chunk));
+      child.stdout!.on("data", (chunk: Buffer) => {
+        output += chunk;
+        streams.stdout += chunk;
+      });
       return {
         process: child,
         url,
         output: () => output,
+        streams: () => streams,
         stop: async (signal = "SIGTERM") => {
           if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+          const [code] = await exited;
+          return code as number | null;
+        },
+        ctrlC: async () => {
+          const shuttingDown = new Promise<void>((resolve) => {
+            const seen = (chunk: Buffer) => chunk.toString().includes("shutting down") && resolve();
+            child.stdout!.on("data", seen);
+          });
+          process.kill(-child.pid!, "SIGINT");
+          // npm's copy arrives once the server has taken the first (needs LOG_LEVEL info to see it).
+          await Promise.race([shuttingDown, exited]);
+          if (child.exitCode === null) child.kill("SIGINT");
           const [code] = await exited;
           return code as number | null;
         },
@@ -66,13 +107,18 @@ export async function progress(url: string, runId: string, after: number, enough
 }
 
 /** Waits (on runUpdated events, not by polling) until the run reaches one of `statuses`. */
-export async function waitForStatus<T extends { status: string }>(url: string, runId: string, statuses: string[], fields = "status error"): Promise<T> {
+export function waitForStatus<T extends { status: string }>(url: string, runId: string, statuses: string[], fields = "status error"): Promise<T> {
+  return updatesUntil<T>(url, runId, fields, (run) => statuses.includes(run.status), statuses.join("/"));
+}
+
+/** Waits (on runUpdated events, not by polling) until an update of the run's `fields` satisfies `until`. */
+export async function updatesUntil<T>(url: string, runId: string, fields: string, until: (run: T) => boolean, what = "the awaited state"): Promise<T> {
   const client = createClient({ url: url.replace(/^http/, "ws"), webSocketImpl: WebSocket });
   try {
     for await (const r of client.iterate<{ runUpdated: T }>({ query: `subscription { runUpdated(runId: "${runId}") { ${fields} } }` })) {
-      if (statuses.includes(r.data!.runUpdated.status)) return r.data!.runUpdated;
+      if (until(r.data!.runUpdated)) return r.data!.runUpdated;
     }
-    throw new Error(`run ${runId} updates ended before reaching ${statuses.join("/")}`);
+    throw new Error(`run ${runId} updates ended before reaching ${what}`);
   } finally {
     await client.dispose();
   }

@@ -1,6 +1,10 @@
+import Database from "better-sqlite3";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { loadCheckpoint } from "../src/engine/checkpoint.js";
 import { tempDir } from "./helpers.js";
-import { gql, progress, spawnServer } from "./process-helpers.js";
+import { gql, progress, type ServerProcess, spawnServer, updatesUntil } from "./process-helpers.js";
 import { freshDatabase } from "./store-helpers.js";
 
 const RUN = `mutation { startRun(input: { imageSize: 16, channels: 1, nz: 8, ngf: 4, ndf: 4, batchSize: 4, iterations: 100000, checkpointEvery: 3, sampleEvery: 1000, backend: CPU }) { id } }`;
@@ -11,18 +15,22 @@ interface RunState {
 const STATE = (id: string) => `{ run(id: "${id}") { status iteration error checkpoints { iteration } metrics { iteration } } }`;
 
 describe("server restarts", () => {
-  it("SIGTERM interrupts a training run at an iteration boundary with a checkpoint and exits 0; resume continues", async () => {
+  // As users stop it: with NODE_ENV unset (Apollo's own signal handlers are on then).
+  it.each([
+    { how: "SIGTERM", stop: (server: ServerProcess) => server.stop("SIGTERM") },
+    { how: "Ctrl-C (forwarded by npm too)", stop: (server: ServerProcess) => server.ctrlC() },
+  ])("$how interrupts a training run at an iteration boundary with a checkpoint and exits 0; resume continues where it stopped", async ({ stop }) => {
     const dataDir = await tempDir();
     const db = await freshDatabase();
-    const first = await spawnServer({ DATA_DIR: dataDir, DATABASE_URL: db });
+    const first = await spawnServer({ DATA_DIR: dataDir, DATABASE_URL: db, LOG_LEVEL: "info" });
     const { startRun } = await gql<{ startRun: { id: string } }>(first.url, RUN);
     await progress(first.url, startRun.id, 0, 4);
-    expect(await first.stop("SIGTERM")).toBe(0);
+    expect(await stop(first)).toBe(0);
 
     const second = await spawnServer({ DATA_DIR: dataDir, DATABASE_URL: db });
     try {
       const { run } = await gql<RunState>(second.url, STATE(startRun.id));
-      expect(run.status).toBe("INTERRUPTED");
+      expect(run).toMatchObject({ status: "INTERRUPTED", error: null });
       expect(run.checkpoints.at(-1)!.iteration).toBe(run.iteration);
       expect(run.metrics.map((m) => m.iteration)).toEqual(Array.from({ length: run.iteration }, (_, i) => i + 1));
       await gql(second.url, `mutation { resumeRun(id: "${startRun.id}") { id } }`);
@@ -57,4 +65,57 @@ describe("server restarts", () => {
       await second.stop();
     }
   });
+
+  it("checkpoints and samples written but not recorded by a killed server are recorded at the next start; resume uses them", async () => {
+    const dataDir = await tempDir();
+    const db = await freshDatabase();
+    const first = await spawnServer({ DATA_DIR: dataDir, DATABASE_URL: db });
+    const { startRun } = await gql<{ startRun: { id: string } }>(first.url, RUN_WITH_SAMPLES);
+    await updatesUntil(first.url, startRun.id, "checkpoints { iteration }", (run: { checkpoints: unknown[] }) => run.checkpoints.length >= 2);
+    await first.stop("SIGKILL");
+    // As if the server had died after each file's rename and before its row.
+    const sqlite = new Database(db.replace(/^file:/, ""));
+    sqlite.prepare(`DELETE FROM "Checkpoint" WHERE "runId" = ?`).run(startRun.id);
+    sqlite.prepare(`DELETE FROM "Sample" WHERE "runId" = ?`).run(startRun.id);
+    sqlite.close();
+    const runDir = join(dataDir, "runs", startRun.id);
+    const onDisk = (folder: string) => readdir(join(runDir, folder)).then((names) => names.filter((n) => !n.includes(".tmp-")).sort());
+    const checkpointFiles = await onDisk("checkpoints");
+    const sampleFiles = await onDisk("samples");
+    expect(checkpointFiles.length).toBeGreaterThan(1);
+
+    const second = await spawnServer({ DATA_DIR: dataDir, DATABASE_URL: db });
+    try {
+      const { run } = await gql<{ run: RecoveredRun }>(second.url, RECOVERED(startRun.id));
+      expect(run.status).toBe("INTERRUPTED");
+      // Every checkpoint on disk, with the progress its header holds.
+      const expected = await Promise.all(checkpointFiles.map((name) => loadCheckpoint(join(runDir, "checkpoints", name))));
+      expect(run.checkpoints).toEqual(expected.map(({ iteration, epoch }) => ({ iteration, epoch })));
+      expect(run.samples.map((s) => `${s.kind} ${s.iteration}`)).toEqual(
+        sampleFiles.map((name) => (name === "real.png" ? "REAL 0" : `FIXED_NOISE ${Number(/\d+/.exec(name)![0])}`)).sort(bySampleOrder),
+      );
+      const png = await fetch(new URL(run.samples.at(-1)!.url, second.url));
+      expect(png.headers.get("content-type")).toBe("image/png");
+
+      const latest = run.checkpoints.at(-1)!.iteration;
+      await gql(second.url, `mutation { resumeRun(id: "${startRun.id}") { id } }`);
+      expect(await progress(second.url, startRun.id, latest, 2)).toEqual([latest + 1, latest + 2]);
+    } finally {
+      await second.stop();
+    }
+  });
 });
+
+const RUN_WITH_SAMPLES = RUN.replace("sampleEvery: 1000", "sampleEvery: 3");
+
+interface RecoveredRun {
+  status: string;
+  checkpoints: { iteration: number; epoch: number }[];
+  samples: { kind: string; iteration: number; url: string }[];
+}
+const RECOVERED = (id: string) => `{ run(id: "${id}") { status checkpoints { iteration epoch } samples { kind iteration url } } }`;
+
+/** The order of run.samples: by iteration (the real images are iteration 0). */
+function bySampleOrder(a: string, b: string): number {
+  return Number(a.split(" ")[1]) - Number(b.split(" ")[1]);
+}

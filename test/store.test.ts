@@ -1,4 +1,5 @@
 import Database from "better-sqlite3";
+import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseTrainConfig } from "../src/engine/config.js";
@@ -88,10 +89,21 @@ describe("runs", () => {
     const c = await store.createRun({ name: "c", config: CONFIG });
     await store.updateRun(a.id, { status: "RUNNING" });
     await store.updateRun(c.id, { status: "STOPPING" });
-    expect((await store.oldestQueued())?.id).toBe(b.id);
+    expect((await store.nextQueued())?.id).toBe(b.id);
     expect((await store.runsWithStatus(["RUNNING", "STOPPING"])).map((r) => r.id)).toEqual([a.id, c.id]);
     await store.updateRun(b.id, { status: "COMPLETED" });
-    expect(await store.oldestQueued()).toBeNull();
+    expect(await store.nextQueued()).toBeNull();
+  });
+
+  it("queues by the time a run joined the queue, not by its creation", async () => {
+    const at = (second: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, second));
+    const older = await store.createRun({ name: "older", config: CONFIG });
+    const waiting = await store.createRun({ name: "waiting", config: CONFIG });
+    await store.updateRun(waiting.id, { queuedAt: at(1) });
+    // The older run is resumed later: it joins the queue behind the one already waiting.
+    await store.updateRun(older.id, { status: "QUEUED", queuedAt: at(2) });
+    expect((await store.nextQueued())?.id).toBe(waiting.id);
+    expect((await store.queuedRuns()).map((r) => r.id)).toEqual([waiting.id, older.id]);
   });
 });
 
@@ -316,7 +328,8 @@ describe("database file", () => {
     store = await Store.open(url);
     expect(await store.getRun(run.id)).toEqual(run);
     const db = openFile();
-    expect(db.prepare("SELECT COUNT(*) FROM _prisma_migrations").pluck().get()).toBe(1);
+    const migrations = readdirSync("prisma/migrations", { withFileTypes: true }).filter((entry) => entry.isDirectory());
+    expect(db.prepare("SELECT COUNT(*) FROM _prisma_migrations").pluck().get()).toBe(migrations.length);
     db.close();
   });
 

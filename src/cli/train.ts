@@ -1,4 +1,3 @@
-import { MultiBar, Presets } from "cli-progress";
 import type { Command } from "commander";
 import { createWriteStream } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
@@ -15,6 +14,8 @@ import { formatLogLine, metricsCsvHeader, metricsCsvRow } from "../engine/metric
 import { type RunInfo, train } from "../engine/trainer.js";
 import { integerFrom, number } from "./args.js";
 import type { RunAction } from "./errors.js";
+import { TrainOutput } from "./train-output.js";
+import { onStopSignals } from "../process/stop-signals.js";
 
 interface TrainFlags extends Omit<TrainConfigInput, "dataset"> {
   dataset?: string;
@@ -71,27 +72,21 @@ export function addTrainCommand(program: Command, run: RunAction): void {
       await prepareMetricsFile(metricsPath, resume?.iteration);
       const metricsFile = createWriteStream(metricsPath, { flags: "a" });
 
-      // A progress bar on terminals only; logs and pipes get the log lines alone.
-      const bars = process.stdout.isTTY
-        ? new MultiBar(
-            { format: "{bar} {value}/{total} it | {ips} img/s | ETA {eta_formatted}", hideCursor: true, etaBuffer: 50 },
-            Presets.shades_classic,
-          )
-        : undefined;
-      const bar = bars?.create(1, 0, { ips: "-" });
-      const print = (line: string): void => {
-        if (bars) bars.log(`${line}\n`);
-        else process.stdout.write(`${line}\n`);
-      };
       let info: RunInfo | undefined;
-
       const controller = new AbortController();
-      const onSigint = () => {
-        if (controller.signal.aborted) process.exit(130);
-        print("stopping at the next iteration boundary and writing a checkpoint (Ctrl-C again to quit at once)");
+      const output = new TrainOutput(() => {
+        if (controller.signal.aborted) return;
+        output.warning("dcgan: standard output was closed: stopping at the next iteration boundary and writing a checkpoint");
         controller.abort();
-      };
-      process.on("SIGINT", onSigint);
+      });
+      const print = (line: string) => output.line(line);
+      const removeSignalHandlers = onStopSignals({
+        stop: () => {
+          print("stopping at the next iteration boundary and writing a checkpoint (Ctrl-C again to quit at once)");
+          controller.abort();
+        },
+        quit: () => process.exit(130),
+      });
       try {
         const result = await train(config, {
           outDir: out,
@@ -105,12 +100,11 @@ export function addTrainCommand(program: Command, run: RunAction): void {
               `backend ${chosen.name} (${chosen.detail}); ${runInfo.dataset}; ` +
                 `${runInfo.totalIterations} iterations, ${runInfo.batchesPerEpoch} batches per epoch; seed ${config.seed}`,
             );
-            bar?.setTotal(runInfo.totalIterations);
-            bar?.update(runInfo.startIteration);
+            output.start(runInfo.totalIterations, runInfo.startIteration);
           },
           onIteration: (m) => {
             metricsFile.write(metricsCsvRow(m));
-            bar?.update(m.iteration, { ips: m.imagesPerSecond.toFixed(1) });
+            output.progress(m.iteration, m.imagesPerSecond);
             if ((m.iteration - 1) % logEvery === 0 || m.iteration === info!.totalIterations) {
               print(formatLogLine(m, info!.epochs, info!.batchesPerEpoch));
             }
@@ -118,11 +112,12 @@ export function addTrainCommand(program: Command, run: RunAction): void {
           onSample: (s) => print(`sample ${s.path}`),
           onCheckpoint: (c) => print(`checkpoint ${c.path}`),
         });
-        bars?.stop();
+        output.stop();
         print(`${result.status} at iteration ${result.iteration}; metrics in ${metricsPath}`);
+        if (result.status === "stopped" && result.lastCheckpoint) print(`to continue: dcgan train --resume ${result.lastCheckpoint}`);
       } finally {
-        bars?.stop();
-        process.off("SIGINT", onSigint);
+        output.stop();
+        removeSignalHandlers();
         await new Promise((resolve) => metricsFile.end(resolve));
       }
     }),

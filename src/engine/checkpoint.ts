@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { open, readFile } from "node:fs/promises";
 import type { AdamState } from "./adam.js";
 import type { ResolvedConfig } from "./config.js";
 import { Gan } from "./gan.js";
@@ -117,19 +117,7 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
   } catch (err) {
     throw new CheckpointError(path, `cannot read checkpoint: ${(err as Error).message}`);
   }
-  if (bytes.length < 12 || bytes.toString("latin1", 0, 8) !== MAGIC) {
-    throw new CheckpointError(path, "not a DCGAN checkpoint (bad magic)");
-  }
-  const headerLength = bytes.readUInt32LE(8);
-  let header: Header;
-  try {
-    header = JSON.parse(bytes.toString("utf8", 12, 12 + headerLength)) as Header;
-  } catch {
-    throw new CheckpointError(path, "corrupt checkpoint header");
-  }
-  if (header.version !== FORMAT_VERSION) {
-    throw new CheckpointError(path, `checkpoint format ${header.version} is not supported (expected ${FORMAT_VERSION})`);
-  }
+  const { header, headerLength } = parseHeader(path, bytes);
   const dataStart = padTo4(12 + headerLength);
   const tensors = new Map<string, Float32Array>();
   for (const { name, shape, offset } of header.tensors) {
@@ -158,6 +146,46 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
     optG: { step: header.adamSteps.G, m: group("optG/m"), v: group("optG/v") },
     optD: { step: header.adamSteps.D, m: group("optD/m"), v: group("optD/v") },
   };
+}
+
+/** A checkpoint's progress from its header alone, without reading its tensors. */
+export async function readCheckpointProgress(path: string): Promise<Pick<TrainingProgress, "iteration" | "epoch">> {
+  let prefix: Buffer;
+  try {
+    const file = await open(path);
+    try {
+      const head = Buffer.alloc(12);
+      const { bytesRead } = await file.read(head, 0, 12, 0);
+      // Not a checkpoint: parseHeader says so from the first bytes alone.
+      const headerLength = bytesRead === 12 && head.toString("latin1", 0, 8) === MAGIC ? head.readUInt32LE(8) : 0;
+      prefix = Buffer.alloc(12 + headerLength);
+      await file.read(prefix, 0, prefix.length, 0);
+    } finally {
+      await file.close();
+    }
+  } catch (err) {
+    throw new CheckpointError(path, `cannot read checkpoint: ${(err as Error).message}`);
+  }
+  const { header } = parseHeader(path, prefix);
+  return { iteration: header.iteration, epoch: header.epoch };
+}
+
+/** The magic, the header's length and the JSON header at the start of a checkpoint file. */
+function parseHeader(path: string, bytes: Buffer): { header: Header; headerLength: number } {
+  if (bytes.length < 12 || bytes.toString("latin1", 0, 8) !== MAGIC) {
+    throw new CheckpointError(path, "not a DCGAN checkpoint (bad magic)");
+  }
+  const headerLength = bytes.readUInt32LE(8);
+  let header: Header;
+  try {
+    header = JSON.parse(bytes.toString("utf8", 12, 12 + headerLength)) as Header;
+  } catch {
+    throw new CheckpointError(path, "corrupt checkpoint header");
+  }
+  if (header.version !== FORMAT_VERSION) {
+    throw new CheckpointError(path, `checkpoint format ${header.version} is not supported (expected ${FORMAT_VERSION})`);
+  }
+  return { header, headerLength };
 }
 
 /** Networks and optimizers exactly as they were saved. */

@@ -10,6 +10,7 @@ import { Gan } from "./gan.js";
 import { asOutOfMemory } from "./memory.js";
 import type { IterationMetrics } from "./metrics.js";
 import { Rng } from "./rng.js";
+import { checkpointFileName, fixedNoiseSampleFileName, realSampleFileName } from "./run-files.js";
 import { FIXED_NOISE_COUNT, writeGridPng } from "./samples.js";
 import { WriteQueue } from "./write-queue.js";
 
@@ -49,6 +50,8 @@ export interface TrainOptions extends TrainEvents {
   outDir: string;
   /** Continue from this checkpoint, with the same iteration numbering. */
   resume?: Checkpoint;
+  /** Folders every dataset file must lie in, symlinks followed (see openDataset); anywhere when absent. */
+  dataRoots?: readonly string[];
   /** Aborting stops at the next iteration boundary, with a checkpoint and a sample. */
   signal?: AbortSignal;
 }
@@ -76,7 +79,7 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
 }
 
 async function trainLoop(config: TrainConfig, options: TrainOptions): Promise<TrainResult> {
-  const { outDir, resume, signal } = options;
+  const { outDir, resume, signal, dataRoots } = options;
   const backend = await useBackend(config.backend);
   const dataset = await openDataset({
     kind: config.dataset,
@@ -84,6 +87,7 @@ async function trainLoop(config: TrainConfig, options: TrainOptions): Promise<Tr
     imageSize: config.imageSize,
     channels: config.channels,
     seed: config.seed,
+    dataRoots,
   });
   const cfg: ResolvedConfig = { ...config, channels: dataset.channels };
   if (resume) checkResumable(cfg, resume.config);
@@ -112,7 +116,7 @@ async function trainLoop(config: TrainConfig, options: TrainOptions): Promise<Tr
   // to disk go on in the background.
   const writes = new WriteQueue();
   const writeSample = async () => {
-    const sample = { kind: "fixed-noise" as const, path: join(samplesDir, `fake_${pad(iteration)}.png`), iteration, epoch };
+    const sample = { kind: "fixed-noise" as const, path: join(samplesDir, fixedNoiseSampleFileName(iteration)), iteration, epoch };
     const data = await gan.generate(fixedNoiseTensor);
     lastSampleAt = iteration;
     await writes.add(async () => {
@@ -121,7 +125,7 @@ async function trainLoop(config: TrainConfig, options: TrainOptions): Promise<Tr
     });
   };
   const writeCheckpoint = async () => {
-    const checkpoint = { path: join(checkpointsDir, `iter_${pad(iteration)}.dcgan`), iteration, epoch };
+    const checkpoint = { path: join(checkpointsDir, checkpointFileName(iteration)), iteration, epoch };
     const chunks = await encodeCheckpoint(gan, { config: cfg, iteration, epoch, noiseRngState: noiseRng.state(), fixedNoise });
     lastCheckpointAt = iteration;
     await writes.add(async () => {
@@ -133,7 +137,7 @@ async function trainLoop(config: TrainConfig, options: TrainOptions): Promise<Tr
 
   try {
     if (!resume) {
-      const path = join(samplesDir, "real.png");
+      const path = join(samplesDir, realSampleFileName());
       const count = Math.min(FIXED_NOISE_COUNT, perEpoch * cfg.batchSize);
       const data = await dataset.load(epochOrder(cfg.seed, 0, dataset.size).subarray(0, count));
       await writes.add(async () => {
@@ -221,8 +225,4 @@ function checkResumable(config: ResolvedConfig, saved: ResolvedConfig): void {
       throw new ConfigError(field, `is ${String(config[field])} but the checkpoint was trained with ${String(saved[field])}`);
     }
   }
-}
-
-function pad(iteration: number): string {
-  return String(iteration).padStart(8, "0");
 }

@@ -55,6 +55,10 @@ export async function startHttpServer(options: {
     schema,
     // Stack traces tell attackers about the server; only a developer wants them.
     includeStacktraceInErrorResponses: process.env.NODE_ENV === "development",
+    // The service stops on signals itself, runs first (src/server/main.ts). Apollo's own
+    // handlers (on unless NODE_ENV=test) stop only the HTTP server, then re-raise the
+    // signal, which reads as a second Ctrl-C and quits before the runs are recorded.
+    stopOnTerminationSignals: false,
     formatError: (formatted, error) => formatForClient(formatted, error, logger),
     plugins: [
       splitFieldErrorsOverHttp(),

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { onStopSignals } from "../process/stop-signals.js";
 import { createLogger } from "./logger.js";
 import { startService } from "./service.js";
 import { readSettings } from "./settings.js";
@@ -7,12 +8,9 @@ const logger = createLogger();
 const service = await startService(readSettings(process.argv.slice(2)), logger);
 process.stdout.write(`DCGAN service: dashboard at ${new URL("/", service.url).href}, GraphQL and GraphiQL at ${service.url}\n`);
 
-let stopping = false;
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    if (stopping) process.exit(130);
-    stopping = true;
-    logger.info({ signal }, "shutting down: interrupting runs at an iteration boundary");
+onStopSignals({
+  stop: (signal) => {
+    logger.info({ signal }, "shutting down: interrupting runs at an iteration boundary (Ctrl-C again to quit at once)");
     service.close().then(
       () => process.exit(0),
       (err: unknown) => {
@@ -20,5 +18,10 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
         process.exit(1);
       },
     );
-  });
-}
+  },
+  quit: (signal) => {
+    // Nothing written is lost: the next start records checkpoint and sample files this process did not.
+    logger.warn({ signal }, "quitting without waiting for runs to reach an iteration boundary");
+    process.exit(130);
+  },
+});

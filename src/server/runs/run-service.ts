@@ -1,10 +1,7 @@
-import { execFile } from "node:child_process";
 import { realpath, rm, stat } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import type { Logger } from "pino";
-import { backendReport, type BackendStatus, probeBackend } from "../../engine/backends/index.js";
+import type { BackendStatus } from "../../engine/backends/index.js";
 import { DEFAULT_FASHION_MNIST_PATH, parseTrainConfig, type TrainConfig, type TrainConfigInput } from "../../engine/config.js";
 import { DatasetError, inspectDataset } from "../../engine/data/index.js";
 import { isWithin, realRoots } from "../../engine/data/roots.js";
@@ -12,12 +9,14 @@ import { estimateGenerationBytes, estimateTrainingBytes } from "../../engine/mem
 import type { IterationMetrics } from "../../engine/metrics.js";
 import type { Store } from "../store/store.js";
 import { type CheckpointRecord, FINISHED_STATUSES, type RunRecord, type RunStatus, type SampleRecord } from "../store/types.js";
+import { runCli, logOutput } from "../training/cli-process.js";
 import { TrainingProcess } from "../training/training-process.js";
 import type { WorkerMessage } from "../training/protocol.js";
 import { collectInputErrors, InputError, InputErrors, parseConfigInput } from "../input-error.js";
 import type { ServiceLimits } from "../settings.js";
 import { EventHub } from "./event-hub.js";
 import { MetricsBuffer } from "./metrics-buffer.js";
+import { recordUnrecordedFiles } from "./unrecorded-files.js";
 
 export interface RunServiceOptions {
   store: Store;
@@ -64,6 +63,7 @@ export class RunService {
   /** generate requests rendering now. */
   private generating = 0;
   private acceptingRuns = true;
+  private backendReport?: Promise<BackendStatus[]>;
 
   constructor(private readonly options: RunServiceOptions) {
     this.store = options.store;
@@ -72,9 +72,13 @@ export class RunService {
     this.updates = new EventHub(options.limits.subscriberBuffer);
   }
 
-  /** After a restart: runs that were training when the server died are INTERRUPTED; queued ones start. */
+  /**
+   * After a restart: runs that were training when the server died are INTERRUPTED, with
+   * the checkpoints and samples it wrote but did not record; queued ones start.
+   */
   async recover(): Promise<void> {
     for (const run of await this.store.runsWithStatus(["RUNNING", "STOPPING"])) {
+      await recordUnrecordedFiles({ store: this.store, dataDir: this.options.dataDir, runDir: this.runDir(run.id), run, log: this.log });
       await this.setStatus(run.id, { status: "INTERRUPTED", finishedAt: new Date(), error: "the server stopped while this run was training" });
     }
     this.schedule();
@@ -115,7 +119,7 @@ export class RunService {
     }
     const queued = await this.enqueue("resumeRun", () => {
       this.resumeFrom.set(id, checkpoint);
-      return this.setStatus(id, { status: "QUEUED", error: null, finishedAt: null });
+      return this.setStatus(id, { status: "QUEUED", queuedAt: new Date(), error: null, finishedAt: null });
     });
     this.schedule();
     return queued;
@@ -164,7 +168,7 @@ export class RunService {
       if (!checkpoint) throw new InputError("checkpointId", `no checkpoint ${checkpointId}`);
       this.generationWithinBudget((await this.get(checkpoint.runId)).config, count);
       const file = join(this.runDir(checkpoint.runId), "samples", `generated_${checkpoint.iteration}_${seed}_${count}_${Date.now()}.png`);
-      await runCli(["generate", this.absolute(checkpoint.path), "--count", String(count), "--seed", String(seed), "--out", file, "--backend", "auto"]);
+      await runCli(["generate", this.absolute(checkpoint.path), "--count", String(count), "--seed", String(seed), "--out", file, "--backend", "auto"], this.log);
       const { size } = await stat(file);
       return await this.store.addSample({
         runId: checkpoint.runId,
@@ -218,8 +222,14 @@ export class RunService {
     return [...this.active.keys()];
   }
 
-  async backends(): Promise<BackendStatus[]> {
-    return backendReport();
+  /** Which backends work here: probed once, by `dcgan backends` in its own process (see runCli). */
+  backends(): Promise<BackendStatus[]> {
+    if (!this.backendReport) {
+      this.backendReport = runCli(["backends", "--json"], this.log).then((stdout) => JSON.parse(stdout) as BackendStatus[]);
+      // A failed probe is tried again at the next request.
+      this.backendReport.catch(() => (this.backendReport = undefined));
+    }
+    return this.backendReport;
   }
 
   get maxConcurrentRuns(): number {
@@ -266,8 +276,7 @@ export class RunService {
       dataPath !== undefined && sound("dataset.path") ? collectInputErrors(found, () => this.confine(dataPath)) : undefined,
       backend !== undefined && backend !== "auto" && sound("backend")
         ? collectInputErrors(found, async () => {
-            // Only the requested backend is probed, not the whole report.
-            const status = await probeBackend(backend);
+            const status = (await this.backends()).find((b) => b.name === backend)!;
             if (!status.available) throw new InputError("backend", `${backend} is not available here: ${status.detail}`);
           })
         : undefined,
@@ -333,7 +342,7 @@ export class RunService {
     this.scheduling = this.scheduling
       .then(async () => {
         while (this.acceptingRuns && this.active.size < this.options.maxConcurrentRuns) {
-          const next = await this.store.oldestQueued();
+          const next = await this.store.nextQueued();
           // A resumed run whose previous process is still exiting waits for that exit.
           if (!next || this.active.has(next.id)) return;
           await this.launch(next);
@@ -354,6 +363,8 @@ export class RunService {
       config: run.config,
       outDir,
       resumeFrom: checkpoint ? this.absolute(checkpoint.path) : undefined,
+      // Checked again while training: a link added after startRun must not lead out either.
+      dataRoots: this.options.dataRoots,
     });
     const metrics = new MetricsBuffer(this.store, run.id, (err) => this.log.error({ err, runId: run.id }, "storing metrics failed"));
     const active: ActiveRun = { process, metrics, interrupted: false };
@@ -363,6 +374,7 @@ export class RunService {
     // Messages are handled one at a time, in order, so status and files never race.
     let handling = Promise.resolve();
     let failure: string | undefined;
+    process.on("output", (line) => logOutput(this.log, line, { runId: run.id }));
     process.on("message", (message) => {
       if (message.type === "failed") failure = message.error;
       handling = handling.then(() => this.handle(run.id, active, message)).catch((err: unknown) => this.log.error({ err, runId: run.id }, "handling a training message failed"));
@@ -411,6 +423,8 @@ export class RunService {
         this.publish(await this.get(runId));
         return;
       case "checkpoint":
+        // Its iterations' metrics first: a recorded checkpoint never lies past the stored metrics.
+        await active.metrics.flush();
         await this.store.addCheckpoint({ runId, iteration: message.iteration, epoch: message.epoch, bytes: message.bytes, path: relative(this.options.dataDir, message.path) });
         this.publish(await this.get(runId));
         return;
@@ -449,9 +463,3 @@ export class RunService {
   }
 }
 
-const CLI_FROM_SOURCE = import.meta.url.endsWith(".ts");
-const CLI = fileURLToPath(new URL(CLI_FROM_SOURCE ? "../../cli/main.ts" : "../../cli/main.js", import.meta.url));
-
-async function runCli(args: string[]): Promise<void> {
-  await promisify(execFile)(process.execPath, [...(CLI_FROM_SOURCE ? ["--import", "tsx"] : []), CLI, ...args], { timeout: 120_000 });
-}

@@ -26,6 +26,8 @@ const BUSY_TIMEOUT_MS = 5000;
 
 const NEWEST_FIRST = [{ createdAt: "desc" }, { id: "desc" }] satisfies Prisma.RunOrderByWithRelationInput[];
 const OLDEST_FIRST = [{ createdAt: "asc" }, { id: "asc" }] satisfies Prisma.RunOrderByWithRelationInput[];
+/** First come, first served: a resumed run joins the queue's end, behind runs already waiting. */
+const QUEUE_ORDER = [{ queuedAt: "asc" }, { id: "asc" }] satisfies Prisma.RunOrderByWithRelationInput[];
 /** Metrics leave the store as the engine's IterationMetrics: the caller knows the run. */
 const WITHOUT_RUN_ID = { runId: true } as const;
 
@@ -95,9 +97,15 @@ export class Store {
   }
 
   /** The next run to start. */
-  async oldestQueued(): Promise<RunRecord | null> {
-    const row = await this.prisma.run.findFirst({ where: { status: "QUEUED" }, orderBy: OLDEST_FIRST });
+  async nextQueued(): Promise<RunRecord | null> {
+    const row = await this.prisma.run.findFirst({ where: { status: "QUEUED" }, orderBy: QUEUE_ORDER });
     return row && toRun(row);
+  }
+
+  /** Queued runs in the order they will start. */
+  async queuedRuns(): Promise<RunRecord[]> {
+    const rows = await this.prisma.run.findMany({ where: { status: "QUEUED" }, orderBy: QUEUE_ORDER });
+    return rows.map(toRun);
   }
 
   /** How many runs wait QUEUED. */

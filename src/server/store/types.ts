@@ -22,6 +22,8 @@ export interface RunRecord {
   totalIterations: number | null;
   batchesPerEpoch: number | null;
   createdAt: Date;
+  /** When the run last joined the queue (created, or resumed): the queue's order. */
+  queuedAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
   /** Progress as of the last stored metrics batch. */

@@ -6,8 +6,11 @@ import type { TrainConfig } from "../../engine/config.js";
 import type { IterationMetrics } from "../../engine/metrics.js";
 
 export type ServerMessage =
-  /** Train `config`, writing files under `outDir`, from scratch or from a checkpoint file. */
-  | { type: "start"; config: TrainConfig; outDir: string; resumeFrom?: string }
+  /**
+   * Train `config`, writing files under `outDir`, from scratch or from a checkpoint file;
+   * every file the dataset reads must lie in `dataRoots` (symlinks followed).
+   */
+  | { type: "start"; config: TrainConfig; outDir: string; resumeFrom?: string; dataRoots: string[] }
   /** Stop at the next iteration boundary, with a final checkpoint and sample. */
   | { type: "stop" };
 

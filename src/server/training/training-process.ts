@@ -1,14 +1,15 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { EventEmitter } from "node:events";
-import { fileURLToPath } from "node:url";
+import { createInterface } from "node:readline";
+import { entryPoint } from "./entry-point.js";
 import type { ServerMessage, WorkerMessage } from "./protocol.js";
 
-/** From source (tests, tsx) the worker is TypeScript and needs tsx's loader. */
-const FROM_SOURCE = import.meta.url.endsWith(".ts");
-const WORKER = fileURLToPath(new URL(FROM_SOURCE ? "./worker.ts" : "./worker.js", import.meta.url));
+const WORKER = entryPoint("./worker");
 
 export interface TrainingProcessEvents {
   message: [WorkerMessage];
+  /** A line the process printed (a backend's warnings, a crash's stack trace). */
+  output: [line: string];
   /** The process ended; `error` is set when it ended without reporting an outcome. */
   exit: [error: string | undefined];
 }
@@ -20,10 +21,14 @@ export class TrainingProcess extends EventEmitter<TrainingProcessEvents> {
 
   constructor(start: Extract<ServerMessage, { type: "start" }>) {
     super();
-    this.child = fork(WORKER, [], {
-      execArgv: FROM_SOURCE ? ["--import", "tsx"] : [],
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    this.child = fork(WORKER.file, [], {
+      execArgv: WORKER.execArgv,
+      // Piped, not inherited: the server's stdout carries its JSON log lines only.
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
     });
+    for (const stream of [this.child.stdout!, this.child.stderr!]) {
+      createInterface({ input: stream }).on("line", (line) => this.emit("output", line));
+    }
     this.child.on("message", (message: WorkerMessage) => {
       if (message.type === "finished" || message.type === "failed") this.outcomeReported = true;
       this.emit("message", message);

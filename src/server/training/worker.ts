@@ -16,6 +16,7 @@ async function run(start: Extract<ServerMessage, { type: "start" }>): Promise<vo
   const resume = start.resumeFrom ? await loadCheckpoint(start.resumeFrom) : undefined;
   const result = await train(start.config, {
     outDir: start.outDir,
+    dataRoots: start.dataRoots,
     resume,
     signal: controller.signal,
     onStart: (info) =>
@@ -53,7 +54,8 @@ process.on("message", (message: ServerMessage) => {
     );
   }
 });
-// The server's own Ctrl-C reaches the whole process group: the server decides what stops.
-process.on("SIGINT", () => undefined);
+// A Ctrl-C reaches the whole process group, and a service manager may signal every
+// process of the service: the server decides what stops, and tells this one.
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => undefined);
 // The server died (e.g. SIGKILL): nobody would store what this run produces.
 process.on("disconnect", () => process.exit(1));

@@ -10,7 +10,7 @@ const { version } = createRequire(import.meta.url)("../../../../package.json") a
 export class SystemResolver {
   @Query(() => SystemInfo, { description: "Version, backends, and what is running and queued" })
   async system(@Ctx() { runs, store }: Context): Promise<SystemInfo> {
-    const queued = await store.runsWithStatus(["QUEUED"]);
+    const queued = await store.queuedRuns();
     return {
       version,
       backends: await runs.backends(),
