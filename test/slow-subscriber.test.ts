@@ -21,7 +21,10 @@ import { startTestServer } from "./server-helpers.js";
 const ITERATIONS = 40;
 const BUFFER = 5;
 const STREAMS = 50;
-const WIDE_FIELDS = Array.from({ length: 1000 }, (_, i) => `t${i}: timestamp`).join(" ");
+const WIDTH = 1000;
+const WIDE_FIELDS = Array.from({ length: WIDTH }, (_, i) => `t${i}: timestamp`).join(" ");
+/** Far past what a client may ask by default (MAX_QUERY_ALIASES, MAX_QUERY_TOKENS): wide messages are the point here. */
+const WIDE_LIMITS = { maxQueryAliases: WIDTH, maxQueryTokens: 4 * WIDTH };
 
 interface Message {
   id?: string;
@@ -31,7 +34,7 @@ interface Message {
 
 describe("a subscriber that reads too slowly", () => {
   it("gets SUBSCRIBER_TOO_SLOW with `after` while training goes on; resubscribing with `after` misses nothing and repeats nothing", async () => {
-    const server = await startTestServer({ limits: { subscriberBuffer: BUFFER } });
+    const server = await startTestServer({ limits: { subscriberBuffer: BUFFER, ...WIDE_LIMITS } });
     const started = await server.gql<{ startRun: { id: string } }>(
       `mutation { startRun(input: { imageSize: 16, channels: 1, nz: 8, ngf: 4, ndf: 4, batchSize: 4, iterations: ${ITERATIONS}, sampleEvery: 1000, checkpointEvery: 1000, backend: CPU }) { id } }`,
     );
@@ -57,8 +60,10 @@ describe("a subscriber that reads too slowly", () => {
       const query = `subscription { runProgress(runId: "${runId}", after: 0) { iteration ${WIDE_FIELDS} } }`;
       slow.send(JSON.stringify({ id: `s${i}`, type: "subscribe", payload: { query } }));
     }
-    // Reading stops once the first iteration arrived: every stream is live.
-    await readUntil(() => received.some((m) => m.type === "next"));
+    // Reading stops once the first iteration arrived: every stream is live. A stream
+    // refused instead fails the test here rather than leaving it to wait.
+    await readUntil(() => received.some((m) => m.type === "next" || m.type === "error"));
+    expect(received.filter((m) => m.type === "error")).toEqual([]);
     tcp!.pause();
 
     // Training is not held back by the subscriber that stopped reading.
