@@ -8,7 +8,10 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { Context } from "./graphql/context.js";
+import { HeavyReads } from "./graphql/heavy-reads.js";
 import { operationLimits } from "./graphql/limits.js";
+import { refuseOversizedDocuments } from "./graphql/source-limits.js";
+import { stringifyResult } from "./graphql/stringify-result.js";
 import { formatForClient, splitFieldErrorsOverHttp } from "./graphql/client-errors.js";
 import { mutationsNeedToken } from "./http/auth.js";
 import { dashboardRouter } from "./http/dashboard.js";
@@ -50,7 +53,10 @@ export async function startHttpServer(options: {
   app.disable("x-powered-by");
   const server = createServer(app);
   const hostRefusal = hostChecker(host, options.allowedHosts);
-  const subscriptions = serveSubscriptions({ server, path: GRAPHQL_PATH, schema, context, apiToken, allowedOrigins: options.allowedOrigins, hostRefusal, logger });
+  // One queue of heavy reads for both transports and the CSV exports.
+  const heavyReads = new HeavyReads(context.limits);
+  heavyReads.watch(server);
+  const subscriptions = serveSubscriptions({ server, path: GRAPHQL_PATH, schema, context, apiToken, allowedOrigins: options.allowedOrigins, hostRefusal, heavyReads, logger });
   const apollo = new ApolloServer<Context>({
     schema,
     // Stack traces tell attackers about the server; only a developer wants them.
@@ -60,6 +66,7 @@ export async function startHttpServer(options: {
     // signal, which reads as a second Ctrl-C and quits before the runs are recorded.
     stopOnTerminationSignals: false,
     formatError: (formatted, error) => formatForClient(formatted, error, logger),
+    stringifyResult: stringifyResult(logger),
     plugins: [
       splitFieldErrorsOverHttp(),
       ApolloServerPluginDrainHttpServer({ httpServer: server }),
@@ -73,7 +80,7 @@ export async function startHttpServer(options: {
       ApolloServerPluginLandingPageDisabled(),
       // Its per-field hook would wrap every resolver (thousands per metrics query); nothing here is cacheable anyway.
       ApolloServerPluginCacheControlDisabled(),
-      operationLimits(context.limits),
+      operationLimits(context.limits, heavyReads),
       subscriptionsOverWebSocket(GRAPHQL_PATH),
       ...(apiToken ? [mutationsNeedToken(apiToken)] : []),
     ],
@@ -82,7 +89,7 @@ export async function startHttpServer(options: {
 
   app.use(ownHostsOnly(hostRefusal));
   app.get("/healthz", (_req, res) => void res.json({ ok: true }));
-  app.use(filesRouter(context.store, options.dataDir));
+  app.use(filesRouter(context.store, options.dataDir, heavyReads));
   app.use(dashboardRouter());
   app.use(graphiqlRouter({ endpoint: GRAPHQL_PATH }));
   app.use(
@@ -94,6 +101,7 @@ export async function startHttpServer(options: {
       req.body ??= {};
       next();
     },
+    refuseOversizedDocuments(context.limits),
     expressMiddleware(apollo, { context: async () => context }),
   );
   app.use(jsonErrors(logger));

@@ -7,6 +7,16 @@ export interface ServiceLimits {
   maxQueryDepth: number;
   /** Estimated cost: fields, times the page size or points of the lists they are in. */
   maxQueryCost: number;
+  /** Aliased fields in one operation, fragments expanded. */
+  maxQueryAliases: number;
+  /** Tokens (names, punctuation, values) in one GraphQL document. */
+  maxQueryTokens: number;
+  /** Operations estimated to cost at least this are heavy reads: they take turns. */
+  heavyReadCost: number;
+  /** Heavy reads (and pages of metrics CSV exports) executing at once. */
+  maxHeavyReads: number;
+  /** Heavy reads waiting for their turn; more are refused (SERVER_BUSY). */
+  maxQueuedReads: number;
   /** Largest `first` of runs. */
   maxPageSize: number;
   /** Largest `maxPoints` of a run's metrics. */
@@ -51,6 +61,11 @@ export interface ServerSettings {
 const LIMITS: { key: keyof ServiceLimits; flag: string; env: string; help: string; fallback: number }[] = [
   { key: "maxQueryDepth", flag: "max-query-depth", env: "MAX_QUERY_DEPTH", help: "deepest selection set", fallback: 12 },
   { key: "maxQueryCost", flag: "max-query-cost", env: "MAX_QUERY_COST", help: "estimated cost of one operation", fallback: 200_000 },
+  { key: "maxQueryAliases", flag: "max-query-aliases", env: "MAX_QUERY_ALIASES", help: "aliased fields in one operation", fallback: 30 },
+  { key: "maxQueryTokens", flag: "max-query-tokens", env: "MAX_QUERY_TOKENS", help: "tokens in one GraphQL document", fallback: 2000 },
+  { key: "heavyReadCost", flag: "heavy-read-cost", env: "HEAVY_READ_COST", help: "estimated cost from which an operation is a heavy read", fallback: 10_000 },
+  { key: "maxHeavyReads", flag: "max-heavy-reads", env: "MAX_HEAVY_READS", help: "heavy reads and CSV export pages executing at once", fallback: 1 },
+  { key: "maxQueuedReads", flag: "max-queued-reads", env: "MAX_QUEUED_READS", help: "heavy reads waiting their turn before more are refused", fallback: 32 },
   { key: "maxPageSize", flag: "max-page-size", env: "MAX_PAGE_SIZE", help: "largest runs(first:)", fallback: 100 },
   { key: "maxMetricPoints", flag: "max-metric-points", env: "MAX_METRIC_POINTS", help: "largest metrics(maxPoints:)", fallback: 10_000 },
   { key: "maxBodyBytes", flag: "max-body-bytes", env: "MAX_BODY_BYTES", help: "largest HTTP request body", fallback: 1024 * 1024 },

@@ -1,4 +1,4 @@
-import { GraphQLError, type GraphQLSchema, parse, validate } from "graphql";
+import { execute, type ExecutionArgs, GraphQLError, type GraphQLSchema, parse, validate } from "graphql";
 import { MessageType } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import type { IncomingMessage, Server } from "node:http";
@@ -6,7 +6,9 @@ import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { WebSocket, WebSocketServer } from "ws";
 import type { Context } from "../graphql/context.js";
+import { type HeavyReads, isServerBusy } from "../graphql/heavy-reads.js";
 import { operationLimiter } from "../graphql/limits.js";
+import { sourceLimitError } from "../graphql/source-limits.js";
 import { formatForClient, splitFieldErrors } from "../graphql/client-errors.js";
 import { bearerMatches } from "../http/auth.js";
 import { sharedSubscribe } from "./shared-subscribe.js";
@@ -30,11 +32,15 @@ export function serveSubscriptions(options: {
   allowedOrigins: string[];
   /** Why a Host header is not the server's, or undefined (http/hosts.ts). */
   hostRefusal: (host: string | undefined) => string | undefined;
+  /** The HTTP side's queue of heavy reads: one for both transports. */
+  heavyReads: HeavyReads;
   logger: Logger;
 }): { dispose(): Promise<void> } {
-  const { server, path, schema, context, apiToken, logger } = options;
+  const { server, path, schema, context, apiToken, heavyReads, logger } = options;
   const { limits } = context;
   const limitErrors = operationLimiter(limits);
+  // Operations onSubscribe found heavy: execute runs them in their turn.
+  const heavy = new WeakSet<ExecutionArgs>();
   // ws refuses a message longer than this from its frame header (close 1009), before
   // buffering it; without it, it would buffer 100 MiB per message before any token check.
   const wsServer = new WebSocketServer({ noServer: true, maxPayload: limits.maxBodyBytes });
@@ -81,6 +87,8 @@ export function serveSubscriptions(options: {
             }),
           ];
         }
+        const tooLarge = sourceLimitError(payload.query, limits);
+        if (tooLarge) return [tooLarge];
         let document;
         try {
           document = parse(payload.query);
@@ -92,9 +100,20 @@ export function serveSubscriptions(options: {
         if (errors.length > 0) return errors;
         const variableValues = payload.variables ?? undefined;
         const operationName = payload.operationName ?? undefined;
-        const overLimits = limitErrors(schema, document, variableValues, operationName);
-        if (overLimits.length > 0) return overLimits;
-        return { schema, document, variableValues, operationName, contextValue: context };
+        const verdict = limitErrors(schema, document, variableValues, operationName);
+        if (verdict.errors.length > 0) return verdict.errors;
+        const args = { schema, document, variableValues, operationName, contextValue: context };
+        if (verdict.heavy) heavy.add(args);
+        return args;
+      },
+      // Queries and mutations (subscriptions go to subscribe); a heavy one refused for a
+      // full queue ends with SERVER_BUSY, as over HTTP.
+      execute: (args) => {
+        if (!heavy.has(args)) return execute(args);
+        return heavyReads.run(async () => execute(args)).catch((err: unknown) => {
+          if (isServerBusy(err)) return { errors: [err] };
+          throw err;
+        });
       },
       onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: masked(result.errors) } : undefined),
       // A stream whose client went away fails writing to it (EPIPE): nobody is left to tell.
