@@ -9,12 +9,14 @@ import type { Rng } from "../engine/rng.js";
 import { Latencies, sleep } from "./subscriber.js";
 import { type TransportAttack, transportAttacks } from "./transport-attacks.js";
 
-/** An HTTP request that a correct server refuses without a 5xx. */
+/** An HTTP request that a correct server refuses (or, a heavy read, serves or refuses as SERVER_BUSY) without a bare 5xx. */
 interface HttpOp {
   name: string;
   method?: "GET" | "POST";
   /** Appended to the GraphQL URL (for GET). */
   search?: string;
+  /** Requested instead of the GraphQL URL, on the same server (for GET). */
+  path?: string;
   contentType?: string;
   body?: string;
   /** How often it is picked, relative to the others (default 1). */
@@ -30,6 +32,11 @@ const deepIntrospection = (depth: number) =>
   `{ __schema { types { fields { type { ${"ofType { ".repeat(depth)}name${" }".repeat(depth)} } } } } }`;
 /** A deeply nested list value for an argument. */
 const deepList = (depth: number) => `{ runs(first: ${"[".repeat(depth)}1${"]".repeat(depth)}) { nodes { id } } }`;
+const aliases = (count: number, field: string) => Array.from({ length: count }, (_, i) => `a${i}: ${field}`).join(" ");
+const allMetrics = (runId: string) => `run(id: "${runId}") { metrics(maxPoints: 10000) { iteration epoch lossD lossG dX dGz1 dGz2 imagesPerSecond } }`;
+/** F4 spreads 11^4 = 14,641 fields: past what the cost counter counts, within the depth and token limits. */
+const fragmentBomb = (runId: string) =>
+  `{ ...F4 ${aliases(4, allMetrics(runId))} } ${[1, 2, 3, 4].map((i) => `fragment F${i} on Query { ${`...F${i - 1} `.repeat(11)}}`).join(" ")} fragment F0 on Query { __typename }`;
 
 function httpOps(runId: string): HttpOp[] {
   return [
@@ -68,6 +75,14 @@ function httpOps(runId: string): HttpOp[] {
     { name: "GET without query", method: "GET", search: "?variables=%7B" },
     { name: "text/plain body (CSRF)", contentType: "text/plain", body: query("{ __typename }") },
     { name: "body over 1 MB", body: query(`{ __typename } #${"x".repeat(1_100_000)}`), weight: 0.1 },
+    // Load: padding past the cost counter, many cheap aliases, token floods, heavy reads at once.
+    { name: "10,001 __typename aliases padding 3 metrics(10000)", body: query(`{ ${aliases(10_001, "__typename")} ${aliases(3, allMetrics(runId))} }`), weight: 0.2 },
+    { name: "fragments past the cost counter", body: query(fragmentBomb(runId)) },
+    { name: "25,000 aliases of system", body: query(`{ ${aliases(25_000, "system { version }")} }`), weight: 0.1 },
+    { name: "31 aliases of system", body: query(`{ ${aliases(31, "system { version }")} }`) },
+    { name: "token flood (50,000 __typename)", body: query(`{ ${"__typename ".repeat(50_000)}}`), weight: 0.1 },
+    { name: "heavy read: metrics(maxPoints: 10000)", body: query(`{ ${allMetrics(runId)} }`), weight: 2 },
+    { name: "heavy read: metrics CSV", method: "GET", path: `/files/metrics/${runId}.csv`, weight: 2 },
   ];
 }
 
@@ -212,7 +227,7 @@ export class Flooder {
     stats.httpSent++;
     const started = performance.now();
     try {
-      const res = await fetch(this.options.httpUrl + (op.search ?? ""), {
+      const res = await fetch(op.path ? new URL(op.path, this.options.httpUrl) : this.options.httpUrl + (op.search ?? ""), {
         method: op.method ?? "POST",
         headers: op.method === "GET" ? {} : { "content-type": op.contentType ?? "application/json" },
         body: op.method === "GET" ? undefined : op.body,
