@@ -6,6 +6,11 @@ import type { ServiceLimits } from "../settings.js";
 
 /** Loop turns a heavy read waits at most for waiting connections to be accepted. */
 const MAX_ACCEPT_TURNS = 100;
+/**
+ * And how long: under steady connection churn (subscribers reconnecting) every turn
+ * accepts one, and on a busy loop 100 turns took seconds per read, starving the reads.
+ */
+const MAX_ACCEPT_WAIT_MS = 100;
 
 /** Seconds a refused client is told to wait (Retry-After) before asking again. */
 export const RETRY_AFTER_S = 1;
@@ -79,9 +84,10 @@ export class HeavyReads {
 
   private turn<T>(work: () => Promise<T>): Promise<T> {
     return this.limit(async () => {
-      // A loop turn that accepted none means none waited; a bound keeps a flood of
+      // A loop turn that accepted none means none waited; bounds keep a flood of
       // connections from holding the reads off for ever.
-      for (let turns = 0; turns < MAX_ACCEPT_TURNS; turns++) {
+      const deadline = performance.now() + MAX_ACCEPT_WAIT_MS;
+      for (let turns = 0; turns < MAX_ACCEPT_TURNS && performance.now() < deadline; turns++) {
         this.arrivals = 0;
         await nextLoopTurn();
         if (this.arrivals === 0) break;

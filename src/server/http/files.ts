@@ -9,8 +9,8 @@ import type { Store } from "../store/store.js";
 const CSV_PAGE = 5000;
 
 /** The rows after `after` as CSV, with the last one's iteration; null past the end. */
-async function csvPage(store: Store, runId: string, after: number): Promise<{ csv: string; last: number } | null> {
-  const rows = await store.metricsAfter(runId, after, CSV_PAGE);
+async function csvPage(store: Store, runId: string, after: number, through: number): Promise<{ csv: string; last: number } | null> {
+  const rows = (await store.metricsAfter(runId, after, CSV_PAGE)).filter((row) => row.iteration <= through);
   return rows.length === 0 ? null : { csv: rows.map(metricsCsvRow).join(""), last: rows.at(-1)!.iteration };
 }
 
@@ -38,8 +38,14 @@ export function filesRouter(store: Store, dataDir: string, heavyReads: HeavyRead
     const run = id ? await store.getRun(id) : null;
     if (!run) return void res.status(404).json({ error: "no such run" });
     let page: Awaited<ReturnType<typeof csvPage>>;
+    // The rows stored when the export begins: of a run that is training, later pages
+    // would otherwise follow it live, each in its turn, until it ends.
+    let through = 0;
     try {
-      page = await heavyReads.run(() => csvPage(store, run.id, 0));
+      page = await heavyReads.run(async () => {
+        through = await store.lastMetricIteration(run.id);
+        return csvPage(store, run.id, 0, through);
+      });
     } catch (err) {
       if (!isServerBusy(err)) throw err;
       return void res.status(503).set("retry-after", String(RETRY_AFTER_S)).json({ errors: [err.toJSON()] });
@@ -49,7 +55,7 @@ export function filesRouter(store: Store, dataDir: string, heavyReads: HeavyRead
     while (page && !res.destroyed) {
       if (!res.write(page.csv)) await Promise.race([once(res, "drain"), once(res, "close")]);
       const { last } = page;
-      page = await heavyReads.continue(() => csvPage(store, run.id, last));
+      page = await heavyReads.continue(() => csvPage(store, run.id, last, through));
     }
     res.end();
   });
