@@ -7,6 +7,7 @@ import { createInterface } from "node:readline";
 import sharp from "sharp";
 import { beforeAll, describe, expect, it } from "vitest";
 import { tempDir } from "./helpers.js";
+import { userEnv } from "./process-helpers.js";
 
 interface Result {
   code: number | null;
@@ -14,9 +15,12 @@ interface Result {
   stderr: string;
 }
 
-/** Runs the CLI from source; `onLine` sees each stdout line as it arrives. */
+/** The `dcgan` command from source. */
+const DCGAN = [process.execPath, "--import", "tsx", "src/cli/main.ts"];
+
+/** Runs the CLI from source, with a user's environment; `onLine` sees each stdout line as it arrives. */
 function dcgan(args: string[], onLine?: (line: string, child: ReturnType<typeof spawn>) => void): Promise<Result> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(DCGAN[0]!, [...DCGAN.slice(1), ...args], { stdio: ["ignore", "pipe", "pipe"], env: userEnv() });
   let stdout = "";
   let stderr = "";
   createInterface({ input: child.stdout! }).on("line", (line) => {
@@ -109,8 +113,9 @@ describe("dcgan train", () => {
 
   it("on Ctrl-C with its output piped (`dcgan train | tee log`, tee gone too) still writes the checkpoint and names it on stderr", async () => {
     const out = join(dir, "pipe");
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "train", ...TINY, "--iterations", "100000", "--log-every", "1", "--out", out], {
+    const child = spawn(DCGAN[0]!, [...DCGAN.slice(1), "train", ...TINY, "--iterations", "100000", "--log-every", "1", "--out", out], {
       stdio: ["ignore", "pipe", "pipe"],
+      env: userEnv(),
     });
     let stderr = "";
     child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
@@ -131,9 +136,9 @@ describe("dcgan train", () => {
 
   it("on Ctrl-C in a terminal prints the checkpoint and where it stopped after its progress bar", async () => {
     const out = join(dir, "tty");
-    const command = [process.execPath, "--import", "tsx", "src/cli/main.ts", "train", ...TINY, "--iterations", "100000", "--log-every", "1", "--out", out];
+    const command = [...DCGAN, "train", ...TINY, "--iterations", "100000", "--log-every", "1", "--out", out];
     // script(1) runs the CLI on a pseudo-terminal; a Ctrl-C typed there signals its foreground process.
-    const child = spawn("script", ["-qfec", command.map((a) => `'${a}'`).join(" "), "/dev/null"], { stdio: ["pipe", "pipe", "inherit"] });
+    const child = spawn("script", ["-qfec", command.map((a) => `'${a}'`).join(" "), "/dev/null"], { stdio: ["pipe", "pipe", "inherit"], env: userEnv() });
     let screen = "";
     let typed = false;
     child.stdout!.on("data", (chunk: Buffer) => {
