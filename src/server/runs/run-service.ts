@@ -8,7 +8,7 @@ import { isWithin, realRoots } from "../../engine/data/roots.js";
 import { estimateGenerationBytes, estimateTrainingBytes } from "../../engine/memory.js";
 import type { IterationMetrics } from "../../engine/metrics.js";
 import type { Store } from "../store/store.js";
-import { type CheckpointRecord, FINISHED_STATUSES, type RunRecord, type RunStatus, type SampleRecord } from "../store/types.js";
+import { type CheckpointRecord, FINISHED_STATUSES, type RunRecord, type RunStatus, type SampleRecord, trainerSampleKind } from "../store/types.js";
 import { runCli, logOutput } from "../training/cli-process.js";
 import { TrainingProcess } from "../training/training-process.js";
 import type { WorkerMessage } from "../training/protocol.js";
@@ -416,7 +416,7 @@ export class RunService {
           runId,
           iteration: message.iteration,
           epoch: message.epoch,
-          kind: message.kind === "real" ? "REAL" : "FIXED_NOISE",
+          kind: trainerSampleKind(message.kind),
           bytes: message.bytes,
           path: relative(this.options.dataDir, message.path),
         });

@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { readCheckpointProgress } from "../../engine/checkpoint.js";
 import { CHECKPOINT_EXTENSION, parseSampleFileName } from "../../engine/run-files.js";
 import type { Store } from "../store/store.js";
-import type { RunRecord } from "../store/types.js";
+import { type RunRecord, trainerSampleKind } from "../store/types.js";
 
 /**
  * Records the checkpoints and samples of a run that are on disk but not in the database:
@@ -40,7 +40,7 @@ export async function recordUnrecordedFiles(options: { store: Store; dataDir: st
     // A sample's epoch is that of the iteration it follows, as the trainer numbers it.
     const epoch = iteration > 0 && run.batchesPerEpoch ? Math.floor((iteration - 1) / run.batchesPerEpoch) : 0;
     const bytes = (await stat(file)).size;
-    await store.addSample({ runId: run.id, iteration, epoch, kind: kind === "real" ? "REAL" : "FIXED_NOISE", bytes, path });
+    await store.addSample({ runId: run.id, iteration, epoch, kind: trainerSampleKind(kind), bytes, path });
     recorded++;
   }
   if (recorded > 0) log.info({ runId: run.id, recorded }, "recorded checkpoints and samples that the previous server wrote but did not record");

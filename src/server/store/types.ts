@@ -8,6 +8,11 @@ export type RunStatus = (typeof RUN_STATUSES)[number];
 /** Statuses after which a run trains no more unless resumed. */
 export const FINISHED_STATUSES: readonly RunStatus[] = ["STOPPED", "COMPLETED", "FAILED", "INTERRUPTED"];
 
+/** The stored kind of a sample the trainer wrote. */
+export function trainerSampleKind(kind: "real" | "fixed-noise"): SampleKind {
+  return kind === "real" ? "REAL" : "FIXED_NOISE";
+}
+
 export type SampleKind = "FIXED_NOISE" | "REAL" | "GENERATED";
 
 export interface RunRecord {
