@@ -137,8 +137,12 @@ describe("dcgan train", () => {
   it("on Ctrl-C in a terminal prints the checkpoint and where it stopped after its progress bar", async () => {
     const out = join(dir, "tty");
     const command = [...DCGAN, "train", ...TINY, "--iterations", "100000", "--log-every", "1", "--out", out];
-    // script(1) runs the CLI on a pseudo-terminal; a Ctrl-C typed there signals its foreground process.
-    const child = spawn("script", ["-qfec", command.map((a) => `'${a}'`).join(" "), "/dev/null"], { stdio: ["pipe", "pipe", "inherit"], env: userEnv() });
+    // script(1) runs the CLI on a pseudo-terminal; a Ctrl-C typed there signals its foreground
+    // process group. script starts it through $SHELL -c; `exec` makes the CLI that group alone,
+    // as under an interactive shell, whichever shell it is (dash, CI's /bin/sh, would otherwise
+    // wait in the same group and die of the Ctrl-C itself).
+    const shellLine = `exec ${command.map((a) => `'${a}'`).join(" ")}`;
+    const child = spawn("script", ["-qfec", shellLine, "/dev/null"], { stdio: ["pipe", "pipe", "inherit"], env: userEnv() });
     let screen = "";
     let typed = false;
     child.stdout!.on("data", (chunk: Buffer) => {
