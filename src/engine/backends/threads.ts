@@ -1,0 +1,15 @@
+import { availableParallelism } from "node:os";
+
+/** Every core the process may use (its CPU affinity, not the machine's total). */
+export const ALL_CORES = availableParallelism();
+
+let threads = ALL_CORES;
+
+/** The number of threads the CPU kernels of this process use from now on. */
+export function setThreads(count: number): void {
+  threads = count;
+}
+
+export function threadCount(): number {
+  return threads;
+}
