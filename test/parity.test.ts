@@ -4,10 +4,11 @@ import { loadFixture, PARITY_TOLERANCE, runParity } from "../src/engine/parity.j
 import { onBackend, REQUIRE_WEBGPU } from "./helpers.js";
 
 /*
- * The fixtures were written by the PyTorch reference (Debian's python3-torch 1.13):
- *   /usr/bin/python3 ../shared/reference/dcgan_reference.py fixture --image-size 16 --nc 1 \
+ * The fixtures were written by this repository's PyTorch reference (Debian's python3-torch 1.13);
+ * each records its command line under config.command_line:
+ *   /usr/bin/python3 reference/dcgan_reference.py fixture --image-size 16 --nc 1 \
  *     --nz 8 --ngf 8 --ndf 8 --batch 8 --iters 4 --fixed 16 --seed 1 --out test/fixtures/grey16.json
- *   /usr/bin/python3 ../shared/reference/dcgan_reference.py fixture --image-size 32 --nc 3 \
+ *   /usr/bin/python3 reference/dcgan_reference.py fixture --image-size 32 --nc 3 \
  *     --nz 16 --ngf 8 --ndf 8 --batch 8 --iters 3 --fixed 16 --seed 2 --out test/fixtures/colour32.json
  */
 const FIXTURES = ["grey16", "colour32"];

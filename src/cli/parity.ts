@@ -8,7 +8,7 @@ export function addParityCommand(program: Command, run: RunAction): void {
   program
     .command("parity <fixture>")
     .description(
-      "replay a PyTorch fixture (dcgan_reference.py fixture) and print the largest relative error of each " +
+      "replay a PyTorch fixture (reference/dcgan_reference.py fixture) and print the largest relative error of each " +
         "metric and tensor as one JSON line; exits 1 above 1e-3",
     )
     .option("--backend <name>", `one of ${BACKEND_CHOICES.join(", ")}`, "auto")

@@ -12,9 +12,9 @@ interface FlatTensor {
 }
 type StateDict = Record<string, FlatTensor>;
 
-/** The JSON written by dcgan_reference.py `fixture` (PyTorch layouts, NCHW). */
+/** The JSON written by `reference/dcgan_reference.py fixture` (PyTorch layouts, NCHW). */
 export interface ParityFixture {
-  config: { image_size: number; nc: number; nz: number; ngf: number; ndf: number; batch: number; lr: number; beta1: number };
+  config: { image_size: number; nc: number; nz: number; ngf: number; ndf: number; batch: number; lr: number; beta1: number; command_line?: string };
   init: { G: StateDict; D: StateDict };
   fixed_noise: FlatTensor;
   iterations: { real: FlatTensor; noise: FlatTensor; metrics: Record<string, number> }[];

@@ -1,6 +1,6 @@
 /**
  * GraphiQL served by this server, fully offline: no CDN, no web fonts, nothing that
- * leaves the machine (see shared/notes/graphiql-offline.md).
+ * leaves the machine.
  *
  * - Static assets come from the project's own node_modules (graphiql@3 UMD bundle, and
  *   the React 18 UMD production builds it needs as globals). Only an explicit whitelist of
