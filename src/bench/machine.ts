@@ -1,0 +1,123 @@
+/**
+ * The machine the bench runs on: the CPU's model and vector flags, the cores this
+ * process may use, and the fp32 peak they could reach, against which each backend's
+ * GFLOP/s is put.
+ *
+ * The peak is cores x clock x FLOPs per cycle per core, where FLOPs per cycle come from
+ * the widest fused multiply-add the CPU has (an FMA counts 2 FLOPs per lane):
+ * - AVX-512 (avx512f): 2 FMA units x 16 lanes x 2 = 64, except AMD Zen 4, which runs
+ *   512-bit instructions on 256-bit units: 32;
+ * - AVX2 with FMA (avx2, fma): 2 FMA units x 8 lanes x 2 = 32 (Intel since Haswell,
+ *   AMD since Zen 2);
+ * - AVX without FMA: one 8-lane add and one 8-lane multiply per cycle = 16;
+ * - SSE2 only: 4 + 4 = 8.
+ * The clock is the highest the kernel reports: cpufreq's maximum when the machine has
+ * cpufreq, else /proc/cpuinfo's "cpu MHz" (under a hypervisor without cpufreq, the
+ * nominal clock the host announces). Turbo can exceed it, and sustained AVX may not
+ * reach it; the peak is a yardstick, not a promise.
+ */
+import { readFileSync } from "node:fs";
+import { ALL_CORES } from "../engine/backends/threads.js";
+
+export interface Machine {
+  /** "AMD EPYC 7B13" and the like, from /proc/cpuinfo. */
+  model: string;
+  vendor: string;
+  family: number | null;
+  /** The flags that decide the peak, among avx512f, avx2, fma, avx. */
+  vectorFlags: string[];
+  /** Logical CPUs this process may use (os.availableParallelism(): its affinity). */
+  cpus: number;
+  /** Hardware threads per physical core (2 with SMT): siblings / cpu cores. */
+  threadsPerCore: number;
+  clockMHz: number;
+  clockSource: string;
+  flopsPerCycle: number;
+  /** How flopsPerCycle was decided, in words. */
+  flopsPerCycleReason: string;
+}
+
+function cpuinfoField(text: string, name: string): string | undefined {
+  return new RegExp(`^${name}\\s*:\\s*(.*)$`, "m").exec(text)?.[1]?.trim();
+}
+
+function readOrEmpty(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+export function describeMachine(): Machine {
+  const cpuinfo = readOrEmpty("/proc/cpuinfo");
+  const flags = new Set((cpuinfoField(cpuinfo, "flags") ?? "").split(/\s+/));
+  const vendor = cpuinfoField(cpuinfo, "vendor_id") ?? "unknown vendor";
+  const familyText = cpuinfoField(cpuinfo, "cpu family");
+  const family = familyText === undefined ? null : Number(familyText);
+  const siblings = Number(cpuinfoField(cpuinfo, "siblings") ?? 1);
+  const coresPerSocket = Number(cpuinfoField(cpuinfo, "cpu cores") ?? 1);
+  const threadsPerCore = Math.max(1, Math.round(siblings / Math.max(1, coresPerSocket)));
+
+  const maxKHz = Number(readOrEmpty("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq").trim());
+  const cpuinfoMHz = Number(cpuinfoField(cpuinfo, "cpu MHz") ?? NaN);
+  const [clockMHz, clockSource] =
+    maxKHz > 0
+      ? [maxKHz / 1000, "cpufreq's cpuinfo_max_freq"]
+      : Number.isFinite(cpuinfoMHz)
+        ? [cpuinfoMHz, '/proc/cpuinfo "cpu MHz" (no cpufreq here: the clock the hypervisor or firmware announces)']
+        : [NaN, "unknown"];
+
+  let flopsPerCycle: number;
+  let flopsPerCycleReason: string;
+  if (flags.has("avx512f")) {
+    const zen4 = vendor === "AuthenticAMD" && family === 25;
+    flopsPerCycle = zen4 ? 32 : 64;
+    flopsPerCycleReason = zen4
+      ? "AVX-512 on AMD Zen 4 (512-bit FMAs on two 256-bit units): 2 x 8 lanes x 2"
+      : "AVX-512 (avx512f), assuming 2 FMA units: 2 x 16 lanes x 2";
+  } else if (flags.has("avx2") && flags.has("fma")) {
+    flopsPerCycle = 32;
+    flopsPerCycleReason = "AVX2 + FMA (avx2, fma; no avx512f): 2 FMA units x 8 fp32 lanes x 2";
+  } else if (flags.has("avx")) {
+    flopsPerCycle = 16;
+    flopsPerCycleReason = "AVX without FMA: one 8-lane add + one 8-lane multiply";
+  } else {
+    flopsPerCycle = 8;
+    flopsPerCycleReason = "SSE: one 4-lane add + one 4-lane multiply";
+  }
+  return {
+    model: cpuinfoField(cpuinfo, "model name") ?? "unknown CPU",
+    vendor,
+    family,
+    vectorFlags: ["avx512f", "avx2", "fma", "avx"].filter((f) => flags.has(f)),
+    cpus: ALL_CORES,
+    threadsPerCore,
+    clockMHz,
+    clockSource,
+    flopsPerCycle,
+    flopsPerCycleReason,
+  };
+}
+
+/** Physical cores that `threads` threads can keep busy (hardware threads of one core share its FMA units). */
+export function coresFor(machine: Machine, threads: number): number {
+  return Math.max(1, Math.min(threads, Math.floor(machine.cpus / machine.threadsPerCore)));
+}
+
+/** fp32 GFLOP/s that `threads` threads could reach at most. */
+export function peakGflops(machine: Machine, threads: number): number {
+  return (coresFor(machine, threads) * machine.clockMHz * machine.flopsPerCycle) / 1000;
+}
+
+export function machineLines(machine: Machine): string[] {
+  const perCore = peakGflops(machine, 1);
+  const all = machine.cpus;
+  return [
+    `CPU: ${machine.model} (${machine.vendor}, family ${machine.family ?? "?"}), ${all} logical CPUs for this process (os.availableParallelism()), ` +
+      `${machine.threadsPerCore} per core; vector flags: ${machine.vectorFlags.join(" ") || "none of avx512f avx2 fma avx"}`,
+    `fp32 peak = cores x clock x FLOPs/cycle = ${coresFor(machine, all)} x ${machine.clockMHz.toFixed(0)} MHz x ${machine.flopsPerCycle} = ` +
+      `${peakGflops(machine, all).toFixed(1)} GFLOP/s (${perCore.toFixed(1)} per core); clock from ${machine.clockSource}; ` +
+      `${machine.flopsPerCycle} FLOP/cycle from ${machine.flopsPerCycleReason}`,
+  ];
+}
