@@ -1,3 +1,4 @@
+import { ALL_CORES } from "../engine/backends/threads.js";
 import type { Command } from "commander";
 import { createWriteStream } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
@@ -26,7 +27,7 @@ interface TrainFlags extends Omit<TrainConfigInput, "dataset"> {
 }
 
 /** Flags that may differ from a resumed checkpoint's config: the schedule and where things run. */
-const RESUMABLE_OVERRIDES = ["iterations", "epochs", "sampleEvery", "checkpointEvery", "backend", "dataPath"] as const;
+const RESUMABLE_OVERRIDES = ["iterations", "epochs", "sampleEvery", "checkpointEvery", "backend", "threads", "dataPath"] as const;
 
 export function addTrainCommand(program: Command, run: RunAction): void {
   program
@@ -46,6 +47,7 @@ export function addTrainCommand(program: Command, run: RunAction): void {
     .option("--iterations <n>", "iterations to train (instead of --epochs)", number)
     .option("--epochs <n>", "passes over the data (default 5)", number)
     .option("--backend <name>", `${BACKEND_CHOICES.join(" | ")} (default auto)`)
+    .option("--threads <n>", `CPU threads of the wasm backend's native kernels (default: all ${ALL_CORES} cores)`, number)
     .option("--sample-every <n>", "render the fixed-noise grid every N iterations (default 500)", number)
     .option("--checkpoint-every <n>", "write a checkpoint every N iterations (default 500)", number)
     .option("--resume <checkpoint>", "continue from a checkpoint, with its config and iteration numbering")
@@ -96,8 +98,9 @@ export function addTrainCommand(program: Command, run: RunAction): void {
             info = runInfo;
             const { chosen, skipped } = runInfo.backend;
             for (const s of skipped) print(`backend ${s.name} passed over: ${s.detail}`);
+            const threads = runInfo.threads === undefined ? "" : `, ${runInfo.threads} thread${runInfo.threads === 1 ? "" : "s"}`;
             print(
-              `backend ${chosen.name} (${chosen.detail}); ${runInfo.dataset}; ` +
+              `backend ${chosen.name} (${chosen.detail})${threads}; ${runInfo.dataset}; ` +
                 `${runInfo.totalIterations} iterations, ${runInfo.batchesPerEpoch} batches per epoch; seed ${config.seed}`,
             );
             output.start(runInfo.totalIterations, runInfo.startIteration);

@@ -22,6 +22,9 @@ export function strideTwoLayers(imageSize: number): number {
   return Math.log2(imageSize / 4);
 }
 
+/** More threads than any machine this runs on has cores: beyond, only oversubscription. */
+export const MAX_THREADS = 1024;
+
 /** Linux's PATH_MAX: no longer path can be opened, so none is worth accepting. */
 export const MAX_PATH_BYTES = 4096;
 
@@ -71,6 +74,11 @@ export const trainConfigSchema = z
     /** Write a checkpoint every N iterations (and at the end). */
     checkpointEvery: wholeNumber(1).default(500),
     backend: z.enum(BACKEND_CHOICES, { error: `must be one of ${BACKEND_CHOICES.join(", ")}` }).default("auto"),
+    /**
+     * Threads for the CPU kernels (the wasm backend with its native kernels). Unset: every
+     * core for the CLI; the service picks its own default (RunService), since it shares the machine.
+     */
+    threads: wholeNumber(1, MAX_THREADS).optional(),
   })
   .strict();
 

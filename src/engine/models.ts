@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { strideTwoLayers } from "./config.js";
 import type { Rng } from "./rng.js";
+import { batchNormTraining, leakyRelu } from "./training-ops.js";
 
 /** PyTorch's BatchNorm2d defaults, which the tutorial uses (Keras's differ). */
 export const BN_EPSILON = 1e-5;
@@ -207,7 +208,7 @@ export function forward(net: Network, input: tf.Tensor, mode: BatchNormMode): tf
         x = tf.relu(x);
         break;
       case "leakyRelu":
-        x = tf.leakyRelu(x, 0.2);
+        x = leakyRelu(x, 0.2);
         break;
       case "tanh":
         x = tf.tanh(x);
@@ -228,38 +229,11 @@ function batchNorm(net: Network, name: string, x: tf.Tensor4D, mode: BatchNormMo
     const variance = net.buffers.get(`${name}.running_var`) as tf.Tensor1D;
     return tf.batchNorm4d(x, mean, variance, offset, scale, BN_EPSILON);
   }
-  const normalise = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [input, gamma, beta, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
-    // Normalise with the biased batch variance, as PyTorch does in training mode.
-    const { mean, variance } = tf.moments(input, [0, 1, 2]) as { mean: tf.Tensor1D; variance: tf.Tensor1D };
-    const [n, h, w] = input.shape;
-    // Kept: tensors made here end with this op's scope; updateRunningStats disposes them.
+  return batchNormTraining(x, scale, offset, BN_EPSILON, (mean, variance) => {
+    const [n, h, w] = x.shape;
+    // Kept: the statistics end with the op's scope; updateRunningStats disposes these.
     mode.onMoments?.({ layer: name, mean: tf.keep(tf.clone(mean)), variance: tf.keep(tf.clone(variance)), count: n * h * w });
-    const invStd = tf.rsqrt(tf.add(variance, BN_EPSILON));
-    save([input, gamma, mean, invStd]);
-    return {
-      value: tf.batchNorm4d(input, mean, variance, beta, gamma, BN_EPSILON),
-      gradFunc: (dy, saved) => batchNormGradients(dy as tf.Tensor4D, saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D]),
-    };
   });
-  return normalise(x, scale, offset) as tf.Tensor4D;
-}
-
-/**
- * The gradients of training-mode BatchNorm in closed form (as PyTorch computes them),
- * per channel over the m = N*H*W values:
- *   dbeta = sum(dy), dgamma = sum(dy * xhat), dx = gamma * invStd / m * (m * dy - dbeta - xhat * dgamma).
- * tfjs's own gradient tiles every statistic to the input's shape, which on wasm costs
- * more than the convolutions.
- */
-function batchNormGradients(dy: tf.Tensor4D, [x, gamma, mean, invStd]: [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D]): tf.Tensor[] {
-  const [n, h, w] = x.shape;
-  const m = n * h * w;
-  const xhat = tf.mul(tf.sub(x, mean), invStd);
-  const dbeta = tf.sum(dy, [0, 1, 2]);
-  const dgamma = tf.sum(tf.mul(dy, xhat), [0, 1, 2]);
-  const dx = tf.mul(tf.sub(tf.sub(tf.mul(dy, m), dbeta), tf.mul(xhat, dgamma)), tf.div(tf.mul(gamma, invStd), m));
-  return [dx, dgamma, dbeta];
 }
 
 /**

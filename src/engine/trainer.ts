@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { join } from "node:path";
 import { type BackendSelection, useBackend } from "./backends/index.js";
+import { ALL_CORES, setThreads } from "./backends/threads.js";
 import { type Checkpoint, encodeCheckpoint, restoreGan } from "./checkpoint.js";
 import { ConfigError, type ResolvedConfig, type TrainConfig } from "./config.js";
 import { batchesPerEpoch, epochOrder, openDataset } from "./data/index.js";
@@ -23,6 +24,8 @@ export interface RunInfo {
   epochs: number;
   /** Iterations already done (non-zero when resuming). */
   startIteration: number;
+  /** The threads the CPU kernels run on; absent for backends the setting does not reach. */
+  threads?: number;
 }
 
 export interface FileWritten {
@@ -81,6 +84,8 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
 async function trainLoop(config: TrainConfig, options: TrainOptions): Promise<TrainResult> {
   const { outDir, resume, signal, dataRoots } = options;
   const backend = await useBackend(config.backend);
+  const threads = config.threads ?? ALL_CORES;
+  setThreads(threads);
   const dataset = await openDataset({
     kind: config.dataset,
     path: config.dataPath,
@@ -104,7 +109,16 @@ async function trainLoop(config: TrainConfig, options: TrainOptions): Promise<Tr
   const noiseRng = resume ? Rng.fromState(resume.noiseRngState) : Rng.stream(cfg.seed, "noise");
   let iteration = resume?.iteration ?? 0;
   let epoch = resume?.epoch ?? 0;
-  options.onStart?.({ config: cfg, backend, dataset: dataset.description, batchesPerEpoch: perEpoch, totalIterations, epochs, startIteration: iteration });
+  options.onStart?.({
+    config: cfg,
+    backend,
+    dataset: dataset.description,
+    batchesPerEpoch: perEpoch,
+    totalIterations,
+    epochs,
+    startIteration: iteration,
+    ...(backend.chosen.threaded ? { threads } : {}),
+  });
 
   const batches = new BatchSource(dataset, cfg.seed, cfg.batchSize, perEpoch);
   const fixedNoiseTensor = tf.tensor2d(fixedNoise, [FIXED_NOISE_COUNT, cfg.nz]);

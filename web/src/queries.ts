@@ -5,7 +5,7 @@ const SUMMARY = `id name status backend dataset iteration epoch totalIterations 
 
 const DETAIL = `id name status backend backendDetail dataset iteration epoch totalIterations batchesPerEpoch
   createdAt startedAt finishedAt error latestSample { url iteration }
-  config { backend batchSize beta1 channels checkpointEvery dataset { kind path } epochs imageSize iterations lr ndf ngf nz sampleEvery seed }
+  config { backend batchSize beta1 channels checkpointEvery dataset { kind path } epochs imageSize iterations lr ndf ngf nz sampleEvery seed threads }
   samples { id kind iteration epoch url createdAt }
   checkpoints { id iteration epoch bytes createdAt downloadUrl }`;
 

@@ -43,6 +43,7 @@ export interface RunConfig {
   ngf: number;
   nz: number;
   sampleEvery: number;
+  threads: number | null;
   seed: number;
 }
 

@@ -12,6 +12,8 @@ export interface BackendStatus {
   available: boolean;
   /** What it runs on when available (package, adapter); why not otherwise. */
   detail: string;
+  /** Whether its CPU kernels run on threadCount() threads (the `threads` setting); otherwise the setting has no effect. */
+  threaded: boolean;
 }
 
 export class BackendUnavailableError extends Error {
@@ -27,16 +29,24 @@ export class BackendUnavailableError extends Error {
   }
 }
 
-/** Loads a backend's packages and registers it with tfjs; resolves to a description. */
-type Loader = () => Promise<string>;
+export interface LoadedBackend {
+  detail: string;
+  threaded: boolean;
+}
+
+/** Loads a backend's packages and registers it with tfjs. */
+type Loader = () => Promise<LoadedBackend>;
+
+/** A backend whose threads the `threads` setting does not reach (TensorFlow's own pools, a GPU, one JavaScript thread). */
+const unthreaded = async (detail: Promise<string>): Promise<LoadedBackend> => ({ detail: await detail, threaded: false });
 
 const loaders: Record<BackendName, Loader> = {
-  tensorflow: async () => (await import("./tensorflow.js")).loadTensorflow(),
-  webgpu: async () => (await import("./webgpu.js")).loadWebgpu(),
+  tensorflow: async () => unthreaded((await import("./tensorflow.js")).loadTensorflow()),
+  webgpu: async () => unthreaded((await import("./webgpu.js")).loadWebgpu()),
   wasm: async () => (await import("./wasm.js")).loadWasm(),
   cpu: async () => {
     await import("@tensorflow/tfjs-backend-cpu");
-    return "pure JavaScript (@tensorflow/tfjs-backend-cpu)";
+    return { detail: "pure JavaScript (@tensorflow/tfjs-backend-cpu)", threaded: false };
   },
 };
 
@@ -51,11 +61,11 @@ export function probeBackend(name: BackendName): Promise<BackendStatus> {
   if (!status) {
     status = (async () => {
       try {
-        const detail = await loaders[name]();
-        if (!(await tf.setBackend(name))) return { name, available: false, detail: "failed to initialise" };
-        return { name, available: true, detail };
+        const { detail, threaded } = await loaders[name]();
+        if (!(await tf.setBackend(name))) return { name, available: false, detail: "failed to initialise", threaded: false };
+        return { name, available: true, detail, threaded };
       } catch (err) {
-        return { name, available: false, detail: err instanceof Error ? err.message : String(err) };
+        return { name, available: false, detail: err instanceof Error ? err.message : String(err), threaded: false };
       }
     })();
     probed.set(name, status);

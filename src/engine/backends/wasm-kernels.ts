@@ -3,7 +3,7 @@ import * as tf from "@tensorflow/tfjs-core";
 type Attrs = Record<string, unknown>;
 
 /** What the wasm backend offers kernels beyond KernelBackend: its outputs as views of the wasm heap. */
-interface WasmBackend extends tf.KernelBackend {
+export interface WasmBackend extends tf.KernelBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): tf.backend_util.TypedArray;
 }

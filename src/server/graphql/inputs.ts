@@ -65,6 +65,12 @@ export class StartRunInput {
   @Field(() => Backend, { nullable: true, description: "Default AUTO" })
   backend?: Backend;
 
+  @Field(() => Int, {
+    nullable: true,
+    description: "CPU threads of the wasm backend's native kernels (default: the server's cores but one, shared between MAX_CONCURRENT_RUNS)",
+  })
+  threads?: number;
+
   toConfig(): TrainConfigInput & { name?: string } {
     const { dataset, backend, name, ...rest } = this;
     const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined && v !== null));

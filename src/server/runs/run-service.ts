@@ -2,6 +2,7 @@ import { realpath, rm, stat } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import type { Logger } from "pino";
 import type { BackendStatus } from "../../engine/backends/index.js";
+import { ALL_CORES } from "../../engine/backends/threads.js";
 import { DEFAULT_FASHION_MNIST_PATH, parseTrainConfig, type TrainConfig, type TrainConfigInput } from "../../engine/config.js";
 import { DatasetError, inspectDataset } from "../../engine/data/index.js";
 import { isWithin, realRoots } from "../../engine/data/roots.js";
@@ -42,6 +43,16 @@ interface ActiveRun {
 const SHUTDOWN_GRACE_MS = 30_000;
 
 const RESUMABLE: RunStatus[] = ["STOPPED", "FAILED", "INTERRUPTED"];
+
+/**
+ * A run's threads when its config names none. The CLI takes every core; here one is
+ * left to the server itself (GraphQL, the subscribers' WebSockets, SQLite writes), whose
+ * latency suffers first when training saturates every core, and the rest is shared
+ * between the runs that may train at once, so that they never oversubscribe the machine.
+ */
+export function serviceThreads(maxConcurrentRuns: number): number {
+  return Math.max(1, Math.floor((ALL_CORES - 1) / maxConcurrentRuns));
+}
 
 /**
  * Owns runs' lifecycles: validates and queues new runs, starts them in training
@@ -87,7 +98,8 @@ export class RunService {
   async start(input: TrainConfigInput & { name?: string }): Promise<RunRecord> {
     if (!this.acceptingRuns) throw new InputError("startRun", "the server is shutting down");
     const { name, ...configInput } = input;
-    const config = await this.validate(configInput);
+    const validated = await this.validate(configInput);
+    const config = { ...validated, threads: validated.threads ?? serviceThreads(this.options.maxConcurrentRuns) };
     const run = await this.enqueue("startRun", () => this.store.createRun({ name: name ?? `${config.dataset} ${config.imageSize}px`, config }));
     this.log.info({ runId: run.id, config }, "run queued");
     this.publish(run);
@@ -360,7 +372,8 @@ export class RunService {
     this.resumeFrom.delete(run.id);
     const process = new TrainingProcess({
       type: "start",
-      config: run.config,
+      // Runs stored before the threads setting take the service's default too.
+      config: { ...run.config, threads: run.config.threads ?? serviceThreads(this.options.maxConcurrentRuns) },
       outDir,
       resumeFrom: checkpoint ? this.absolute(checkpoint.path) : undefined,
       // Checked again while training: a link added after startRun must not lead out either.

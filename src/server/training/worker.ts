@@ -23,7 +23,7 @@ async function run(start: Extract<ServerMessage, { type: "start" }>): Promise<vo
       void send({
         type: "started",
         backend: info.backend.chosen.name,
-        backendDetail: info.backend.chosen.detail,
+        backendDetail: info.backend.chosen.detail + (info.threads === undefined ? "" : `; ${info.threads} thread${info.threads === 1 ? "" : "s"}`),
         dataset: info.dataset,
         channels: info.config.channels,
         totalIterations: info.totalIterations,

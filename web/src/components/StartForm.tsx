@@ -31,6 +31,7 @@ const FIELDS: Field[] = [
   { name: "seed", label: "Seed", kind: "int", initial: "999", help: "same seed, same run" },
   { name: "sampleEvery", label: "Sample every", kind: "int", initial: "500", help: "iterations between fixed-noise grids" },
   { name: "checkpointEvery", label: "Checkpoint every", kind: "int", initial: "500", help: "iterations between checkpoints" },
+  { name: "threads", label: "CPU threads", kind: "int", initial: "", help: "empty: the server's cores but one (wasm's native kernels)" },
 ];
 
 const DATASET_KINDS = ["FASHION_MNIST", "MNIST", "IMAGE_FOLDER", "SYNTHETIC"];

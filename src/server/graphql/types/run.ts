@@ -57,6 +57,9 @@ export class RunConfig {
 
   @Field(() => Backend)
   backend!: Backend;
+
+  @Field(() => Int, { nullable: true, description: "CPU threads of the wasm backend's native kernels; null for runs from before the setting" })
+  threads?: number;
 }
 
 @ObjectType({ description: "A training run: its configuration, status and progress" })

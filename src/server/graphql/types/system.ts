@@ -10,6 +10,9 @@ export class BackendStatus {
 
   @Field(() => String, { description: "What it runs on, or why it is unavailable" })
   detail!: string;
+
+  @Field(() => Boolean, { description: "Whether a run's threads setting reaches its CPU kernels" })
+  threaded!: boolean;
 }
 
 @ObjectType()

@@ -1,0 +1,103 @@
+#include "pointwise.h"
+
+#include <omp.h>
+
+#include <cmath>
+#include <vector>
+
+namespace {
+
+// Per-channel sums of f(row, channel) over all rows, in double. Each thread sums a fixed
+// block of rows and the blocks are added in thread order, so a given thread count always
+// gives the same result.
+template <typename Term>
+void channelSums(int64_t rows, int64_t channels, int sums, Term term, std::vector<double>& out) {
+  const int threads = omp_get_max_threads();
+  std::vector<double> partial(static_cast<size_t>(threads) * sums * channels, 0.0);
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num();
+    const int64_t begin = rows * t / threads, end = rows * (t + 1) / threads;
+    double* mine = partial.data() + static_cast<size_t>(t) * sums * channels;
+    for (int64_t r = begin; r < end; r++) term(r, mine);
+  }
+  out.assign(static_cast<size_t>(sums) * channels, 0.0);
+  for (int t = 0; t < threads; t++) {
+    for (size_t i = 0; i < out.size(); i++) out[i] += partial[static_cast<size_t>(t) * sums * channels + i];
+  }
+}
+
+}  // namespace
+
+void batchNormForward(const float* x, int64_t rows, int64_t channels, const float* gamma, const float* beta, float epsilon,
+                      float* y, float* mean, float* variance) {
+  std::vector<double> sums;
+  channelSums(rows, channels, 1, [&](int64_t r, double* acc) {
+    const float* row = x + r * channels;
+    for (int64_t c = 0; c < channels; c++) acc[c] += row[c];
+  }, sums);
+  for (int64_t c = 0; c < channels; c++) mean[c] = static_cast<float>(sums[c] / rows);
+  // Two passes, as tf.moments: the variance of the centred values.
+  channelSums(rows, channels, 1, [&](int64_t r, double* acc) {
+    const float* row = x + r * channels;
+    for (int64_t c = 0; c < channels; c++) {
+      const float d = row[c] - mean[c];
+      acc[c] += d * d;
+    }
+  }, sums);
+  std::vector<float> scale(channels), shift(channels);
+  for (int64_t c = 0; c < channels; c++) {
+    variance[c] = static_cast<float>(sums[c] / rows);
+    scale[c] = gamma[c] / std::sqrt(variance[c] + epsilon);
+    shift[c] = beta[c] - mean[c] * scale[c];
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    const float* in = x + r * channels;
+    float* out = y + r * channels;
+    for (int64_t c = 0; c < channels; c++) out[c] = in[c] * scale[c] + shift[c];
+  }
+}
+
+void batchNormBackward(const float* dy, const float* x, int64_t rows, int64_t channels, const float* gamma, const float* mean,
+                       const float* variance, float epsilon, float* dx, float* dgamma, float* dbeta) {
+  std::vector<float> invStd(channels);
+  for (int64_t c = 0; c < channels; c++) invStd[c] = 1.0f / std::sqrt(variance[c] + epsilon);
+  std::vector<double> sums;  // [dbeta | dgamma]
+  channelSums(rows, channels, 2, [&](int64_t r, double* acc) {
+    const float* g = dy + r * channels;
+    const float* in = x + r * channels;
+    for (int64_t c = 0; c < channels; c++) {
+      acc[c] += g[c];
+      acc[channels + c] += g[c] * ((in[c] - mean[c]) * invStd[c]);
+    }
+  }, sums);
+  std::vector<float> gammaInvStd(channels);
+  for (int64_t c = 0; c < channels; c++) {
+    dbeta[c] = static_cast<float>(sums[c]);
+    dgamma[c] = static_cast<float>(sums[channels + c]);
+    // dx = gamma * invStd / m * (m * dy - dbeta - xhat * dgamma)
+    gammaInvStd[c] = gamma[c] * invStd[c];
+  }
+  const float m = static_cast<float>(rows);
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    const float* g = dy + r * channels;
+    const float* in = x + r * channels;
+    float* out = dx + r * channels;
+    for (int64_t c = 0; c < channels; c++) {
+      const float xhat = (in[c] - mean[c]) * invStd[c];
+      out[c] = gammaInvStd[c] / m * (m * g[c] - dbeta[c] - xhat * dgamma[c]);
+    }
+  }
+}
+
+void leakyRelu(const float* x, int64_t size, float alpha, float* y) {
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < size; i++) y[i] = x[i] > 0 ? x[i] : alpha * x[i];
+}
+
+void leakyReluGradient(const float* dy, const float* x, int64_t size, float alpha, float* dx) {
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < size; i++) dx[i] = x[i] > 0 ? dy[i] : alpha * dy[i];
+}

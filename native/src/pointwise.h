@@ -1,0 +1,20 @@
+// Training's memory-bound layers in one pass each over NHWC data, on omp_get_max_threads()
+// threads: `rows` is N*H*W, `channels` the innermost dimension.
+#pragma once
+#include <cstdint>
+
+// Training-mode BatchNorm: the batch's mean and biased variance per channel, and
+// y = (x - mean) / sqrt(variance + epsilon) * gamma + beta.
+void batchNormForward(const float* x, int64_t rows, int64_t channels, const float* gamma, const float* beta, float epsilon,
+                      float* y, float* mean, float* variance);
+
+// Its gradients, as PyTorch computes them, with m = rows and xhat the normalised input:
+// dbeta = sum(dy), dgamma = sum(dy * xhat), dx = gamma / sqrt(variance + epsilon) / m * (m * dy - dbeta - xhat * dgamma).
+void batchNormBackward(const float* dy, const float* x, int64_t rows, int64_t channels, const float* gamma, const float* mean,
+                       const float* variance, float epsilon, float* dx, float* dgamma, float* dbeta);
+
+// y = x > 0 ? x : alpha * x
+void leakyRelu(const float* x, int64_t size, float alpha, float* y);
+
+// dx = x > 0 ? dy : alpha * dy
+void leakyReluGradient(const float* dy, const float* x, int64_t size, float alpha, float* dx);

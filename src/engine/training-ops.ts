@@ -1,0 +1,88 @@
+import * as tf from "@tensorflow/tfjs-core";
+
+/**
+ * Training's memory-bound layers as single kernels, where the active backend has them
+ * (the wasm backend with the native kernels, native-kernels.ts): each is one pass over
+ * the data instead of the dozen of tfjs's composite ops, which on the CPU cost as much
+ * as the convolutions. Elsewhere the same maths runs as composite ops.
+ */
+export const TRAINING_KERNELS = {
+  /** (x, gamma, beta; epsilon) -> [y, batch mean, biased batch variance] */
+  batchNorm: "DcganBatchNormTraining",
+  /** (dy, x, gamma, mean, variance; epsilon) -> [dx, dgamma, dbeta] */
+  batchNormGradient: "DcganBatchNormGradient",
+  /** (dy, x; alpha) -> dx */
+  leakyReluGradient: "DcganLeakyReluGradient",
+} as const;
+
+function hasKernel(name: string): boolean {
+  return tf.getKernel(name, tf.getBackend()) !== undefined;
+}
+
+/**
+ * Training-mode BatchNorm (PyTorch's): normalised with the batch's mean and biased
+ * variance, differentiable with respect to x, gamma and beta. `onStats` sees those
+ * statistics; they end with this op's scope, so it copies what it keeps.
+ */
+export function batchNormTraining(
+  x: tf.Tensor4D,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  epsilon: number,
+  onStats?: (mean: tf.Tensor1D, variance: tf.Tensor1D) => void,
+): tf.Tensor4D {
+  const normalise = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input, scale, offset, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
+    const [y, mean, variance] = batchNormForward(input, scale, offset, epsilon);
+    onStats?.(mean, variance);
+    save([input, scale, mean, variance]);
+    return {
+      value: y,
+      gradFunc: (dy, saved) => batchNormGradients(dy as tf.Tensor4D, saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D], epsilon),
+    };
+  });
+  return normalise(x, gamma, beta) as tf.Tensor4D;
+}
+
+function batchNormForward(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number): [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D] {
+  if (hasKernel(TRAINING_KERNELS.batchNorm)) {
+    return tf.engine().runKernel(TRAINING_KERNELS.batchNorm, { x, gamma, beta }, { epsilon }) as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D];
+  }
+  const { mean, variance } = tf.moments(x, [0, 1, 2]) as { mean: tf.Tensor1D; variance: tf.Tensor1D };
+  return [tf.batchNorm4d(x, mean, variance, beta, gamma, epsilon), mean, variance];
+}
+
+/**
+ * The gradients of training-mode BatchNorm in closed form (as PyTorch computes them),
+ * per channel over the m = N*H*W values:
+ *   dbeta = sum(dy), dgamma = sum(dy * xhat), dx = gamma * invStd / m * (m * dy - dbeta - xhat * dgamma).
+ * tfjs's own gradient tiles every statistic to the input's shape, which on wasm costs
+ * more than the convolutions.
+ */
+function batchNormGradients(dy: tf.Tensor4D, [x, gamma, mean, variance]: [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D], epsilon: number): tf.Tensor[] {
+  if (hasKernel(TRAINING_KERNELS.batchNormGradient)) {
+    return tf.engine().runKernel(TRAINING_KERNELS.batchNormGradient, { dy, x, gamma, mean, variance }, { epsilon }) as tf.Tensor[];
+  }
+  const [n, h, w] = x.shape;
+  const m = n * h * w;
+  const invStd = tf.rsqrt(tf.add(variance, epsilon));
+  const xhat = tf.mul(tf.sub(x, mean), invStd);
+  const dbeta = tf.sum(dy, [0, 1, 2]);
+  const dgamma = tf.sum(tf.mul(dy, xhat), [0, 1, 2]);
+  const dx = tf.mul(tf.sub(tf.sub(tf.mul(dy, m), dbeta), tf.mul(xhat, dgamma)), tf.div(tf.mul(gamma, invStd), m));
+  return [dx, dgamma, dbeta];
+}
+
+/** LeakyReLU whose gradient is one kernel where the backend has it (tfjs's is Greater, Select and Multiply). */
+export function leakyRelu(x: tf.Tensor4D, alpha: number): tf.Tensor4D {
+  if (!hasKernel(TRAINING_KERNELS.leakyReluGradient)) return tf.leakyRelu(x, alpha);
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
+    save([input]);
+    return {
+      value: tf.leakyRelu(input, alpha),
+      gradFunc: (dy, [saved]) => tf.engine().runKernel(TRAINING_KERNELS.leakyReluGradient, { dy: dy as tf.Tensor, x: saved! }, { alpha }) as tf.Tensor,
+    };
+  });
+  return f(x) as tf.Tensor4D;
+}
