@@ -1,6 +1,13 @@
 /** Thrown by a subscription whose reader fell more than its buffer's bound behind. */
 export class SubscriberTooSlowError extends Error {
-  constructor(readonly bound: number) {
+  /**
+   * @param after where a new subscription continues without a gap (the position of the
+   *   last event delivered), when the reader knows it (see live-tail.ts)
+   */
+  constructor(
+    readonly bound: number,
+    readonly after?: number,
+  ) {
     super(`more than ${bound} events waited for this subscriber`);
     this.name = "SubscriberTooSlowError";
   }

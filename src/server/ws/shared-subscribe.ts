@@ -1,26 +1,39 @@
-import { createSourceEventStream, execute, type ExecutionArgs, type ExecutionResult, print } from "graphql";
+import { createSourceEventStream, execute, type ExecutionArgs, type ExecutionResult } from "graphql";
+import { isLiveTailEvent, LIVE_TAIL_POSITION_ARGUMENT } from "../runs/live-tail.js";
+import { operationKey, operationShape } from "./operation-shape.js";
+import type { SharedFrames } from "./shared-frames.js";
 
 /**
- * graphql-js's `subscribe`, except that subscriptions with the same operation and
- * variables share the execution of each event they all receive: an iteration streamed
- * to a thousand subscribers of one run is resolved once, not a thousand times. Events
- * are told apart by identity (the hub publishes one object per iteration, and the
- * results cached for it go when it is garbage); a replay's events are each
- * subscriber's own and are executed for it alone.
+ * graphql-js's `subscribe`, except that subscriptions share the execution of each event
+ * they all receive: an iteration streamed to a thousand subscribers of one run is
+ * resolved once, not a thousand times. Events are told apart by identity (the hub
+ * publishes one object per iteration, and the results cached for it go when it is
+ * garbage). A live tail's event (runs/live-tail.ts) is shared by every subscription of
+ * the same shape, whatever `after` each sent; any other event by those with the same
+ * operation and variables; a replay's events are each subscriber's own. Each shared
+ * result is handed to `frames`, which serializes it once for all.
  */
-export function sharedSubscribe(): (args: ExecutionArgs) => Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+export function sharedSubscribe(frames?: SharedFrames): (args: ExecutionArgs) => Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
   const results = new WeakMap<object, Map<string, Promise<ExecutionResult>>>();
   return async (args) => {
     const source = await createSourceEventStream(args);
     if (!isAsyncIterable(source)) return source;
-    const operation = `${args.operationName ?? ""}\n${print(args.document)}\n${JSON.stringify(args.variableValues ?? {})}`;
+    let operation: string | undefined;
+    let shape: string | undefined;
     const executeFor = (event: unknown): Promise<ExecutionResult> => {
       const run = () => Promise.resolve(execute({ ...args, rootValue: event }));
       if (typeof event !== "object" || event === null) return run();
+      const key = isLiveTailEvent(event) ? (shape ??= operationShape(args, LIVE_TAIL_POSITION_ARGUMENT)) : (operation ??= operationKey(args));
       const byOperation = results.get(event) ?? new Map<string, Promise<ExecutionResult>>();
       results.set(event, byOperation);
-      const result = byOperation.get(operation) ?? run();
-      byOperation.set(operation, result);
+      let result = byOperation.get(key);
+      if (!result) {
+        result = run().then((executed) => {
+          frames?.share(executed);
+          return executed;
+        });
+        byOperation.set(key, result);
+      }
       return result;
     };
     return mapEvents(source[Symbol.asyncIterator](), executeFor);

@@ -11,6 +11,7 @@ import { operationLimiter } from "../graphql/limits.js";
 import { sourceLimitError } from "../graphql/source-limits.js";
 import { formatForClient, splitFieldErrors } from "../graphql/client-errors.js";
 import { bearerMatches } from "../http/auth.js";
+import { SharedFrames } from "./shared-frames.js";
 import { sharedSubscribe } from "./shared-subscribe.js";
 import { UpgradeGate } from "./upgrade-gate.js";
 
@@ -44,6 +45,8 @@ export function serveSubscriptions(options: {
   // ws refuses a message longer than this from its frame header (close 1009), before
   // buffering it; without it, it would buffer 100 MiB per message before any token check.
   const wsServer = new WebSocketServer({ noServer: true, maxPayload: limits.maxBodyBytes });
+  // Messages are written by `frames`, a payload shared by many subscribers once.
+  const frames = new SharedFrames();
   const gate = new UpgradeGate({
     path,
     allowedOrigins: options.allowedOrigins,
@@ -54,6 +57,7 @@ export function serveSubscriptions(options: {
     if (!gate.admit(request, socket)) return;
     wsServer.handleUpgrade(request, socket, head, (connection) => {
       gate.track(request, connection);
+      frames.install(connection);
       wsServer.emit("connection", connection, request);
       // A socket's errors are the client's broken frames (ws has already closed it with
       // 1002, 1007 or 1009): graphql-ws's listener, just added, would print each with its
@@ -67,7 +71,8 @@ export function serveSubscriptions(options: {
   const graphqlWs = useServer(
     {
       schema,
-      subscribe: sharedSubscribe(),
+      subscribe: sharedSubscribe(frames),
+      jsonMessageReplacer: frames.replacer,
       // A broken message closes the connection with 4400 instead.
       jsonMessageReviver: (key, value: unknown) => {
         if (key === "" && SERVER_MESSAGES.has((value as { type?: unknown } | null)?.type)) throw new Error("a server-only message");
@@ -115,7 +120,8 @@ export function serveSubscriptions(options: {
           throw err;
         });
       },
-      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: masked(result.errors) } : undefined),
+      // The result itself, not graphql-ws's copy of it: `frames` knows a shared one by identity.
+      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: masked(result.errors) } : result),
       // A stream whose client went away fails writing to it (EPIPE): nobody is left to tell.
       onError: (ctx, _id, _payload, errors) => (ctx.extra.socket.readyState === WebSocket.OPEN ? masked(errors) : undefined),
     },

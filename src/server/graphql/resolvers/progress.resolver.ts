@@ -1,7 +1,8 @@
 import { GraphQLError } from "graphql";
 import { Arg, ID, Int, Resolver, Root, Subscription } from "type-graphql";
 import { FINISHED_STATUSES, type RunRecord } from "../../store/types.js";
-import { SubscriberTooSlowError, type Subscription as HubSubscription } from "../../runs/event-hub.js";
+import { SubscriberTooSlowError } from "../../runs/event-hub.js";
+import { liveTail } from "../../runs/live-tail.js";
 import type { ProgressEvent } from "../../runs/run-service.js";
 import type { Context } from "../context.js";
 import { userInput } from "../errors.js";
@@ -16,59 +17,34 @@ interface ProgressArgs {
   after?: number | null;
 }
 
-/** Stored iterations are replayed in pages, so a long history never sits in memory whole. */
-const REPLAY_PAGE = 1000;
-
-/** Reads a live subscription; a reader that fell too far behind gets an error saying how to catch up. */
-async function* live<T>(subscription: HubSubscription<T>, resume: () => { hint: string; after?: number }): AsyncGenerator<T> {
+/** Reads a live stream; a reader that fell too far behind gets an error saying how to catch up. */
+async function* live<T>(stream: AsyncIterable<T>, hint: (after: number | undefined) => string): AsyncGenerator<T> {
   try {
-    yield* subscription;
+    yield* stream;
   } catch (err) {
     if (!(err instanceof SubscriberTooSlowError)) throw err;
-    const { hint, after } = resume();
-    throw new GraphQLError(`this subscriber read too slowly: ${err.message}. ${hint}`, {
+    const { after } = err;
+    throw new GraphQLError(`this subscriber read too slowly: ${err.message}. ${hint(after)}`, {
       extensions: { code: "SUBSCRIBER_TOO_SLOW", ...(after === undefined ? {} : { after }) },
     });
   }
 }
 
-/**
- * Live iterations of a run. With `after`, first the iterations after that number
- * that are already stored, then live ones: the live subscription starts before the
- * history is read, and iterations at or below the last one sent are dropped, so the
- * seam has neither a gap nor a duplicate. Ends when the run finishes.
- */
-async function* progressStream({ runId, after }: ProgressArgs, { runs, store }: Context): AsyncGenerator<ProgressEvent> {
-  // Subscribe before reading the status: a run that finishes in between still ends the stream.
-  const subscription = runs.progress.subscribe(runId);
-  try {
-    // Existence was checked before the stream started; a run deleted since has finished too.
-    const run = await store.getRun(runId);
-    if (!run || FINISHED_STATUSES.includes(run.status)) subscription.end();
-    let last = after ?? Number.POSITIVE_INFINITY;
-    if (after !== undefined && after !== null) {
-      for (;;) {
-        const page = await runs.storedProgress(runId, last, REPLAY_PAGE);
-        for (const m of page) {
-          yield { ...m, runId };
-          last = m.iteration;
-        }
-        if (page.length < REPLAY_PAGE) break;
-      }
-    }
-    const resume = () =>
-      last === Number.POSITIVE_INFINITY
-        ? { hint: "Subscribe again." }
-        : { hint: `Subscribe again with after: ${last} to continue where it stopped.`, after: last };
-    for await (const event of live(subscription, resume)) {
-      if (last === Number.POSITIVE_INFINITY) last = event.iteration - 1;
-      if (event.iteration <= last) continue;
-      last = event.iteration;
-      yield event;
-    }
-  } finally {
-    await subscription.return();
-  }
+/** A run's stored iterations after `after`, then its live ones (live-tail.ts says how); ends when the run finishes. */
+function progressStream({ runId, after }: ProgressArgs, { runs, store }: Context): AsyncGenerator<ProgressEvent> {
+  const iterations = liveTail<ProgressEvent>({
+    source: runs.progress,
+    key: runId,
+    after,
+    history: async (from, limit) => (await runs.storedProgress(runId, from, limit)).map((m) => ({ ...m, runId })),
+    // A run deleted since its existence was checked has finished too.
+    ended: async () => {
+      const run = await store.getRun(runId);
+      return !run || FINISHED_STATUSES.includes(run.status);
+    },
+    position: (event) => event.iteration,
+  });
+  return live(iterations, (last) => (last === undefined ? "Subscribe again." : `Subscribe again with after: ${last} to continue where it stopped.`));
 }
 
 /**
@@ -82,7 +58,7 @@ async function* runUpdates(runId: string | undefined, { runs, store }: Context):
       const current = await store.getRun(runId);
       if (current) yield current;
     }
-    yield* live(subscription, () => ({ hint: "Subscribe again: the first update is the current state." }));
+    yield* live(subscription, () => "Subscribe again: the first update is the current state.");
   } finally {
     await subscription.return();
   }
