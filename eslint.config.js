@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "out/", "data/", "src/server/store/generated/"] },
+  { ignores: ["dist/", "node_modules/", "out/", "data/", "src/server/store/generated/", "native/build/"] },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {

@@ -33,10 +33,35 @@ class KernelCalls {
   }
 }
 
-/** The wasm backend's fast paths for training: every convolution gradient as a forward convolution (XNNPACK). */
+/** The wasm backend's fast paths for training: every convolution gradient as a forward convolution (XNNPACK); no copies for clones. */
 export function registerWasmTrainingKernels(): void {
   registerConv2DBackpropFilter();
   registerConv2DBackpropInput();
+  registerSharingIdentity();
+}
+
+let identityReplaced = false;
+
+/**
+ * wasm's Identity (tf.clone) copies its input. tfjs clones every tensor a custom
+ * gradient saves (a BatchNorm's whole input, each iteration) and every variable's
+ * gradient; tensors never change once written, so the clone can share the data, as
+ * wasm's own Reshape and the cpu backend's Identity do.
+ */
+function registerSharingIdentity(): void {
+  const original = tf.getKernel("Identity", "wasm");
+  if (!original || identityReplaced) return;
+  identityReplaced = true;
+  tf.unregisterKernel("Identity", "wasm");
+  tf.registerKernel({
+    ...original,
+    kernelFunc: (args) => {
+      const { x } = args.inputs as { x: tf.TensorInfo };
+      if (x.dtype === "string") return original.kernelFunc(args);
+      (args.backend as tf.KernelBackend).incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    },
+  });
 }
 
 /**
