@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { describe, expect, it } from "vitest";
 import { setThreads } from "../src/engine/backends/threads.js";
-import { batchNormTraining, leakyRelu } from "../src/engine/training-ops.js";
+import { adamUpdate, batchNormTraining, leakyRelu } from "../src/engine/training-ops.js";
 import { onBackend } from "./helpers.js";
 
 // [input size, kernel, stride, padding, in channels, out channels]
@@ -63,6 +63,21 @@ const normalisationAndGradients = async (backend: "cpu" | "wasm") => {
   });
 };
 
+/** Three Adam steps of one parameter from its moments. */
+const adamSteps = async (backend: "cpu" | "wasm") => {
+  await onBackend(backend);
+  return tf.tidy(() => {
+    let [p, m, v] = [0.5, 0.01, 0.001].map((scale, k) => tf.tensor1d(values(37, (i) => scale * Math.sin(i + k)).map(Math.abs)));
+    const out: number[] = [];
+    for (let t = 1; t <= 3; t++) {
+      const g = tf.tensor1d(values(37, (i) => Math.cos(i * t)));
+      [p, m, v] = adamUpdate(p!, g, m!, v!, { beta1: 0.5, beta2: 0.999, eps: 1e-8, stepSize: 0.0002 / (1 - 0.5 ** t), bias2Sqrt: Math.sqrt(1 - 0.999 ** t) });
+      out.push(...p.dataSync(), ...m.dataSync(), ...v.dataSync());
+    }
+    return out;
+  });
+};
+
 const expectClose = (got: number[], expected: number[]) => {
   expect(got).toHaveLength(expected.length);
   for (let i = 0; i < got.length; i++) expect(got[i]).toBeCloseTo(expected[i]!, 4);
@@ -86,6 +101,10 @@ export function describeWasmTrainingKernels(threadCounts: number[]): void {
 
     it.each(inputCases)("input gradient and transposed convolution equal the cpu kernel's: %i px, k%i, stride %i, %s, %i -> %i channels", async (...c: Case) => {
       expectClose(await onThreads(() => inputGradientAndTransposed("wasm", c)), await inputGradientAndTransposed("cpu", c));
+    });
+
+    it("Adam's steps equal the cpu backend's", async () => {
+      expectClose(await onThreads(() => adamSteps("wasm")), await adamSteps("cpu"));
     });
 
     it("BatchNorm in training mode and LeakyReLU, with their gradients and batch statistics, equal the cpu backend's", async () => {

@@ -72,7 +72,7 @@ class Args {
   }
 
   napi_env env_;
-  std::array<napi_value, 12> values_{};
+  std::array<napi_value, 16> values_{};
   size_t count_ = 0;
 };
 
@@ -145,6 +145,17 @@ napi_value LeakyReluGradient(napi_env env, napi_callback_info info) {
   });
 }
 
+// adam(p, g, m, v, size, beta1, beta2, eps, stepSize, bias2Sqrt, p1, m1, v1)
+napi_value Adam(napi_env env, napi_callback_info info) {
+  return guarded(env, info, [](const Args& args) -> napi_value {
+    const int64_t size = args.integer(4);
+    const auto scalar = [&](size_t i) { return static_cast<float>(args.number(i)); };
+    adam(args.floats(0, size), args.floats(1, size), args.floats(2, size), args.floats(3, size), size, scalar(5), scalar(6), scalar(7),
+         scalar(8), scalar(9), args.floats(10, size), args.floats(11, size), args.floats(12, size));
+    return nullptr;
+  });
+}
+
 // setThreads(count): the threads every later call uses.
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   return guarded(env, info, [](const Args& args) -> napi_value {
@@ -170,6 +181,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"batchNormBackward", nullptr, BatchNormBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"leakyRelu", nullptr, LeakyRelu, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"leakyReluGradient", nullptr, LeakyReluGradient, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"describe", nullptr, Describe, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

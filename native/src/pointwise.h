@@ -16,5 +16,11 @@ void batchNormBackward(const float* dy, const float* x, int64_t rows, int64_t ch
 // y = x > 0 ? x : alpha * x
 void leakyRelu(const float* x, int64_t size, float alpha, float* y);
 
+// torch.optim.Adam's step for one parameter, into new arrays, in the order of the
+// composite ops it replaces: m1 = beta1 m + (1 - beta1) g, v1 = beta2 v + (1 - beta2) g^2,
+// p1 = p - m1 / (sqrt(v1) / bias2Sqrt + eps) * stepSize.
+void adam(const float* p, const float* g, const float* m, const float* v, int64_t size, float beta1, float beta2, float eps,
+          float stepSize, float bias2Sqrt, float* p1, float* m1, float* v1);
+
 // dx = x > 0 ? dy : alpha * dy
 void leakyReluGradient(const float* dy, const float* x, int64_t size, float alpha, float* dx);

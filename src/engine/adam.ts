@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
+import { adamUpdate, type AdamStep } from "./training-ops.js";
 
 export interface AdamSettings {
   lr: number;
@@ -37,18 +38,17 @@ export class Adam {
   apply(grads: tf.NamedTensorMap): void {
     this.step++;
     const { lr, beta1, beta2, eps } = this.settings;
-    const stepSize = lr / (1 - beta1 ** this.step);
-    const bias2Sqrt = Math.sqrt(1 - beta2 ** this.step);
+    const step: AdamStep = { beta1, beta2, eps, stepSize: lr / (1 - beta1 ** this.step), bias2Sqrt: Math.sqrt(1 - beta2 ** this.step) };
     tf.tidy(() => {
       for (const [name, p] of this.params) {
         const g = grads[p.name];
         if (!g) throw new Error(`no gradient for ${name}`);
         const m = this.m.get(name)!;
         const v = this.v.get(name)!;
-        m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));
-        v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)));
-        const denom = tf.add(tf.div(tf.sqrt(v), bias2Sqrt), eps);
-        p.assign(tf.sub(p, tf.mul(tf.div(m, denom), stepSize)));
+        const [newP, newM, newV] = adamUpdate(p, g, m, v, step);
+        m.assign(newM);
+        v.assign(newV);
+        p.assign(newP);
       }
     });
   }

@@ -13,6 +13,8 @@ export const TRAINING_KERNELS = {
   batchNormGradient: "DcganBatchNormGradient",
   /** (dy, x; alpha) -> dx */
   leakyReluGradient: "DcganLeakyReluGradient",
+  /** (param, grad, m, v; AdamStep) -> [param, m, v] */
+  adam: "DcganAdam",
 } as const;
 
 function hasKernel(name: string): boolean {
@@ -71,6 +73,32 @@ function batchNormGradients(dy: tf.Tensor4D, [x, gamma, mean, variance]: [tf.Ten
   const dgamma = tf.sum(tf.mul(dy, xhat), [0, 1, 2]);
   const dx = tf.mul(tf.sub(tf.sub(tf.mul(dy, m), dbeta), tf.mul(xhat, dgamma)), tf.div(tf.mul(gamma, invStd), m));
   return [dx, dgamma, dbeta];
+}
+
+/** One Adam step's constants: the learning rate and both corrections for this step's bias. */
+export interface AdamStep {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** lr / (1 - beta1^t) */
+  stepSize: number;
+  /** sqrt(1 - beta2^t) */
+  bias2Sqrt: number;
+}
+
+/**
+ * torch.optim.Adam's update of one parameter, with its moments:
+ *   m = b1 m + (1 - b1) g,  v = b2 v + (1 - b2) g^2,  p -= stepSize * m / (sqrt(v) / bias2Sqrt + eps).
+ */
+export function adamUpdate(param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, v: tf.Tensor, step: AdamStep): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  if (hasKernel(TRAINING_KERNELS.adam)) {
+    return tf.engine().runKernel(TRAINING_KERNELS.adam, { param, grad, m, v }, { ...step }) as [tf.Tensor, tf.Tensor, tf.Tensor];
+  }
+  const { beta1, beta2, eps, stepSize, bias2Sqrt } = step;
+  const newM = tf.add(tf.mul(m, beta1), tf.mul(grad, 1 - beta1));
+  const newV = tf.add(tf.mul(v, beta2), tf.mul(tf.square(grad), 1 - beta2));
+  const denom = tf.add(tf.div(tf.sqrt(newV), bias2Sqrt), eps);
+  return [tf.sub(param, tf.mul(tf.div(newM, denom), stepSize)), newM, newV];
 }
 
 /** LeakyReLU whose gradient is one kernel where the backend has it (tfjs's is Greater, Select and Multiply). */

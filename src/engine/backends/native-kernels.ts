@@ -12,6 +12,7 @@ interface NativeKernels {
   batchNormBackward(dy: Float32Array, x: Float32Array, rows: number, channels: number, gamma: Float32Array, mean: Float32Array, variance: Float32Array, epsilon: number, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
   leakyRelu(x: Float32Array, size: number, alpha: number, y: Float32Array): void;
   leakyReluGradient(dy: Float32Array, x: Float32Array, size: number, alpha: number, dx: Float32Array): void;
+  adam(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, size: number, beta1: number, beta2: number, eps: number, stepSize: number, bias2Sqrt: number, newParam: Float32Array, newM: Float32Array, newV: Float32Array): void;
   setThreads(count: number): void;
   /** oneDNN's version and the kernel it picks here, e.g. "2.6.3 jit:avx2". */
   describe(): string;
@@ -147,6 +148,13 @@ function registerNativeTrainingOps(native: NativeKernels): void {
     const y = wasm.makeOutput(x!.shape, "float32");
     withViews(wasm, [x!, y], (xs, ys) => native.leakyRelu(xs!, xs!.length, alpha!, ys!));
     return y;
+  });
+  register(TRAINING_KERNELS.adam, ({ param, grad, m, v }, wasm, { beta1, beta2, eps, stepSize, bias2Sqrt }) => {
+    const outputs = [param!, m!, v!].map((t) => wasm.makeOutput(t.shape, "float32"));
+    withViews(wasm, [param!, grad!, m!, v!, ...outputs], (p, g, m0, v0, p1, m1, v1) =>
+      native.adam(p!, g!, m0!, v0!, p!.length, beta1!, beta2!, eps!, stepSize!, bias2Sqrt!, p1!, m1!, v1!),
+    );
+    return outputs;
   });
   register(TRAINING_KERNELS.leakyReluGradient, ({ dy, x }, wasm, { alpha }) => {
     const dx = wasm.makeOutput(x!.shape, "float32");
