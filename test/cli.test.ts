@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import sharp from "sharp";
 import { beforeAll, describe, expect, it } from "vitest";
+import { ALL_CORES } from "../src/engine/backends/threads.js";
 import { tempDir } from "./helpers.js";
 import { userEnv } from "./process-helpers.js";
 
@@ -51,6 +52,22 @@ describe("dcgan train", () => {
     expect(existsSync(join(out, "samples", "fake_00000003.png"))).toBe(true);
     expect(existsSync(join(out, "samples", "real.png"))).toBe(true);
     expect(existsSync(join(out, "checkpoints", "iter_00000003.dcgan"))).toBe(true);
+  });
+
+  it("runs wasm's native kernels on every core unless --threads says otherwise, and says how many", async () => {
+    const threadsLine = async (extra: string[]) => {
+      const { code, stdout } = await dcgan(["train", ...TINY, "--backend", "wasm", "--iterations", "1", "--out", join(dir, "threads"), ...extra]);
+      expect(code).toBe(0);
+      return /^backend wasm \((.*?)\)(, \d+ threads?)?; /m.exec(stdout)!;
+    };
+    const [, detail, every] = await threadsLine([]);
+    // Without the native kernels wasm has one thread, whatever the setting, and the line says why instead.
+    if (!/native kernels: oneDNN/.test(detail!)) return expect(every).toBeUndefined();
+    expect(every).toBe(`, ${ALL_CORES} thread${ALL_CORES === 1 ? "" : "s"}`);
+    expect((await threadsLine(["--threads", "1"]))[2]).toBe(", 1 thread");
+    const refused = await dcgan(["train", ...TINY, "--threads", "0"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe("dcgan: --threads: must be a whole number from 1 to 1024\n");
   });
 
   it("rejects bad hyperparameters naming the flag", async () => {

@@ -4,6 +4,7 @@ import { readFile, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { schemaSdl } from "../src/server/graphql/emit-schema.js";
+import { serviceThreads } from "../src/server/runs/run-service.js";
 import { collect, startTestServer, type TestServer } from "./server-helpers.js";
 
 /** A model small enough to train on the cpu backend in milliseconds per iteration. */
@@ -148,6 +149,27 @@ describe("a training run over GraphQL", () => {
     expect(deleted.data?.deleteRun).toBe(true);
     expect(existsSync(files)).toBe(false);
     expect(await run(first.id)).toBeNull();
+  });
+});
+
+describe("threads", () => {
+  it("default to the cores but one, shared between the runs that train at once", () => {
+    expect([serviceThreads(1, 16), serviceThreads(2, 16), serviceThreads(3, 16), serviceThreads(1, 2), serviceThreads(4, 2)]).toEqual([15, 7, 5, 1, 1]);
+  });
+
+  it("are stored with the run, the server's default when none is given, and reach the training process", async () => {
+    const fields = "id config { threads } backendDetail";
+    const start = async (input: Record<string, unknown>) =>
+      (await server.gql<{ startRun: { id: string; config: { threads: number } } }>(`mutation ($input: StartRunInput!) { startRun(input: $input) { ${fields} } }`, { input })).data!.startRun;
+    const byDefault = await start({ ...TINY, backend: "WASM", iterations: 1 });
+    expect(byDefault.config.threads).toBe(serviceThreads(1));
+    const chosen = await start({ ...TINY, backend: "WASM", iterations: 1, threads: 3 });
+    expect(chosen.config.threads).toBe(3);
+    for (const { id } of [byDefault, chosen]) await waitForStatus(id, ["COMPLETED"]);
+    const details = await Promise.all([byDefault, chosen].map(async ({ id }) => (await server.gql<{ run: { backendDetail: string } }>(`query ($id: ID!) { run(id: $id) { backendDetail } }`, { id })).data!.run.backendDetail));
+    // Without the native kernels wasm runs one thread, and its detail says why instead.
+    if (!/native kernels: oneDNN/.test(details[0]!)) return expect(details[0]).toMatch(/one thread/);
+    expect(details.map((detail) => /; (\d+) threads?$/.exec(detail)?.[1])).toEqual([String(serviceThreads(1)), "3"]);
   });
 });
 

@@ -94,6 +94,11 @@ describe("startRun reports every invalid field at once", () => {
     expect(Object.keys(errors).sort()).toEqual(["batchSize", "dataset.path"]);
   });
 
+  it("refuses threads outside 1 to 1024, with the other invalid fields", async () => {
+    const errors = byField(await refusedStart({ threads: 0, batchSize: 1 }));
+    expect(errors).toEqual({ threads: "threads: must be a whole number from 1 to 1024", batchSize: "batchSize: must be a whole number from 2 to 65536" });
+  });
+
   it("checks the data path and the backend whatever else is wrong", async () => {
     const errors = byField(await refusedStart({ dataset: { kind: "MNIST", path: "/etc" }, backend: "TENSORFLOW", ngf: 0 }));
     expect(Object.keys(errors).sort()).toEqual(["backend", "dataset.path", "ngf"]);

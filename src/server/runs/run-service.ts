@@ -50,8 +50,8 @@ const RESUMABLE: RunStatus[] = ["STOPPED", "FAILED", "INTERRUPTED"];
  * latency suffers first when training saturates every core, and the rest is shared
  * between the runs that may train at once, so that they never oversubscribe the machine.
  */
-export function serviceThreads(maxConcurrentRuns: number): number {
-  return Math.max(1, Math.floor((ALL_CORES - 1) / maxConcurrentRuns));
+export function serviceThreads(maxConcurrentRuns: number, cores = ALL_CORES): number {
+  return Math.max(1, Math.floor((cores - 1) / maxConcurrentRuns));
 }
 
 /**
