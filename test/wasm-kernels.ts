@@ -67,12 +67,13 @@ const normalisationAndGradients = async (backend: "cpu" | "wasm") => {
 const adamSteps = async (backend: "cpu" | "wasm") => {
   await onBackend(backend);
   return tf.tidy(() => {
-    let [p, m, v] = [0.5, 0.01, 0.001].map((scale, k) => tf.tensor1d(values(37, (i) => scale * Math.sin(i + k)).map(Math.abs)));
+    // Parameter, first and second moments (the second positive).
+    let state: tf.Tensor[] = [0.5, 0.01, 0.001].map((scale, k) => tf.tensor1d(values(37, (i) => Math.abs(scale * Math.sin(i + k)))));
     const out: number[] = [];
     for (let t = 1; t <= 3; t++) {
       const g = tf.tensor1d(values(37, (i) => Math.cos(i * t)));
-      [p, m, v] = adamUpdate(p!, g, m!, v!, { beta1: 0.5, beta2: 0.999, eps: 1e-8, stepSize: 0.0002 / (1 - 0.5 ** t), bias2Sqrt: Math.sqrt(1 - 0.999 ** t) });
-      out.push(...p.dataSync(), ...m.dataSync(), ...v.dataSync());
+      state = adamUpdate(state[0]!, g, state[1]!, state[2]!, { beta1: 0.5, beta2: 0.999, eps: 1e-8, stepSize: 0.0002 / (1 - 0.5 ** t), bias2Sqrt: Math.sqrt(1 - 0.999 ** t) });
+      out.push(...state.flatMap((tensor) => [...tensor.dataSync()]));
     }
     return out;
   });

@@ -1,5 +1,5 @@
 import type { LoadedBackend } from "./index.js";
-import { useNativeKernels } from "./native-kernels.js";
+import { useNativeKernels } from "./native/index.js";
 import { registerWasmTrainingKernels } from "./wasm-kernels.js";
 
 export async function loadWasm(): Promise<LoadedBackend> {

@@ -1,0 +1,59 @@
+import type * as tf from "@tensorflow/tfjs-core";
+import { createRequire } from "node:module";
+import { threadCount } from "../threads.js";
+import type { WasmBackend } from "../wasm-kernels.js";
+
+/**
+ * The addon in native/ (C++, built at install): oneDNN's convolutions and training's
+ * memory-bound layers, working on Float32Arrays in place, on setThreads' threads.
+ */
+export interface NativeKernels {
+  /** pass 0: (image, filter) -> output; 1: (output gradient, filter) -> image gradient; 2: (image, output gradient) -> filter gradient. */
+  convolution(pass: 0 | 1 | 2, geometry: number[], a: Float32Array, b: Float32Array, out: Float32Array): void;
+  batchNormForward(x: Float32Array, rows: number, channels: number, gamma: Float32Array, beta: Float32Array, epsilon: number, y: Float32Array, mean: Float32Array, variance: Float32Array): void;
+  batchNormBackward(dy: Float32Array, x: Float32Array, rows: number, channels: number, gamma: Float32Array, mean: Float32Array, variance: Float32Array, epsilon: number, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
+  leakyRelu(x: Float32Array, size: number, alpha: number, y: Float32Array): void;
+  leakyReluGradient(dy: Float32Array, x: Float32Array, size: number, alpha: number, dx: Float32Array): void;
+  adam(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, size: number, beta1: number, beta2: number, eps: number, stepSize: number, bias2Sqrt: number, newParam: Float32Array, newM: Float32Array, newV: Float32Array): void;
+  setThreads(count: number): void;
+  /** oneDNN's version and the kernel it picks here, e.g. "2.6.3 jit:avx2". */
+  describe(): string;
+}
+
+/** How to get the native kernels where they are missing: what `dcgan backends` says. */
+const HOW_TO_BUILD = "install g++, make and libdnnl-dev (Debian/Ubuntu: apt-get install g++ make libdnnl-dev), then run `npm install` again";
+
+/** Set to 0 to train on the wasm backend's own kernels: to compare, or to rule the native ones out. */
+export const NATIVE_KERNELS_SWITCH = "DCGAN_NATIVE_KERNELS";
+
+export type AddonStatus = { loaded: true; addon: NativeKernels } | { loaded: false; why: string };
+
+/** Loads the addon, or says why it cannot be used. */
+export function loadAddon(): AddonStatus {
+  if (process.env[NATIVE_KERNELS_SWITCH] === "0") return { loaded: false, why: `native kernels off (${NATIVE_KERNELS_SWITCH}=0)` };
+  // Idle OpenMP threads sleep instead of spinning: the server, a second run or the
+  // wasm backend's own single-threaded kernels need those cores between parallel regions.
+  // Read once, when the addon loads libgomp.
+  process.env.OMP_WAIT_POLICY ??= "PASSIVE";
+  try {
+    return { loaded: true, addon: createRequire(import.meta.url)("dcgan-native-kernels") as NativeKernels };
+  } catch (err) {
+    const reason = (err as Error).message.split("\n")[0];
+    return { loaded: false, why: `native kernels not built (${reason}): ${HOW_TO_BUILD}` };
+  }
+}
+
+let appliedThreads: number | undefined;
+
+/** Passes threadCount() on to the addon before a call, when it changed. */
+export function applyThreads(addon: NativeKernels): void {
+  const threads = threadCount();
+  if (threads === appliedThreads) return;
+  addon.setThreads(threads);
+  appliedThreads = threads;
+}
+
+/** Runs `body` with Float32Array views of the wasm heap, taken after every output is allocated (growing the heap detaches earlier views). */
+export function withViews<T>(wasm: WasmBackend, tensors: tf.TensorInfo[], body: (...views: Float32Array[]) => T): T {
+  return body(...tensors.map((t) => wasm.typedArrayFromHeap(t) as Float32Array));
+}
