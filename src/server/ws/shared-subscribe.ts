@@ -18,12 +18,14 @@ export function sharedSubscribe(frames?: SharedFrames): (args: ExecutionArgs) =>
   return async (args) => {
     const source = await createSourceEventStream(args);
     if (!isAsyncIterable(source)) return source;
-    let operation: string | undefined;
-    let shape: string | undefined;
+    // Both keys now, not at the first event: a thousand subscribers computing theirs when
+    // the first live iteration arrives would hold it up for all of them.
+    const operation = operationKey(args);
+    const shape = operationShape(args, LIVE_TAIL_POSITION_ARGUMENT);
     const executeFor = (event: unknown): Promise<ExecutionResult> => {
       const run = () => Promise.resolve(execute({ ...args, rootValue: event }));
       if (typeof event !== "object" || event === null) return run();
-      const key = isLiveTailEvent(event) ? (shape ??= operationShape(args, LIVE_TAIL_POSITION_ARGUMENT)) : (operation ??= operationKey(args));
+      const key = isLiveTailEvent(event) ? shape : operation;
       const byOperation = results.get(event) ?? new Map<string, Promise<ExecutionResult>>();
       results.set(event, byOperation);
       let result = byOperation.get(key);
