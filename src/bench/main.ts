@@ -12,7 +12,7 @@ import { benchCliRun } from "./cli-run.js";
 import { benchQueries } from "./queries.js";
 import type { BenchRun } from "./bench-run.js";
 import { percentile } from "./stats.js";
-import { benchStreaming } from "./streaming.js";
+import { benchLiveTail, benchStreaming } from "./streaming.js";
 import { benchThroughput } from "./throughput.js";
 
 /** Issue 5's goals: the dashboard's queries under load; a run's throughput through the service. */
@@ -78,8 +78,10 @@ async function main(): Promise<void> {
     "| --- | --- | --- | --- | --- | --- | --- |",
     `| ${streaming.subscribers} | ${streaming.complete} | ${streaming.p50Ms} | ${streaming.p99Ms} | ${(100 * streaming.serverCpu).toFixed(1)} % | ${(100 * streaming.serverCpuPerSubscriber).toFixed(3)} % | ${streaming.kbPerSubscriber.toFixed(0)} kB |`,
   ].join("\n");
-  process.stdout.write(`\nMachine: ${machine}\n${header}\n\n${table}\n\n${queryTable}\n\n${pipelineTable}\n\n${streamingTable}\n`);
-  await writeFile(out, JSON.stringify({ date: new Date().toISOString(), machine, backends: report, rows, throughput: throughputJson, queries, dashboard, pipeline, streaming }, null, 2));
+  // Viewers that each send their own `after` (issue 13), beside identical ones.
+  const liveTail = await benchLiveTail(1000);
+  process.stdout.write(`\nMachine: ${machine}\n${header}\n\n${table}\n\n${queryTable}\n\n${pipelineTable}\n\n${streamingTable}\n\n${liveTail.table}\n`);
+  await writeFile(out, JSON.stringify({ date: new Date().toISOString(), machine, backends: report, rows, throughput: throughputJson, queries, dashboard, pipeline, streaming, liveTail: liveTail.rows }, null, 2));
   process.stdout.write(`\nwrote ${out}\n`);
 }
 

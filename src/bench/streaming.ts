@@ -34,7 +34,12 @@ function processStats(pid: number): { rssKb: number; cpuSeconds: number } {
 }
 
 /** One graphql-ws subscriber on a raw socket: as light a client as can be, so that the server is what is measured. */
-async function subscribe(url: string, runId: string, onIteration: (iteration: number, finishedAt: number) => void): Promise<{ done: Promise<void>; socket: WebSocket }> {
+async function subscribe(
+  url: string,
+  runId: string,
+  onIteration: (iteration: number, finishedAt: number) => void,
+  after?: number,
+): Promise<{ done: Promise<void>; socket: WebSocket }> {
   const socket = new WebSocket(url, "graphql-transport-ws");
   await once(socket, "open");
   let acknowledged!: () => void;
@@ -54,8 +59,8 @@ async function subscribe(url: string, runId: string, onIteration: (iteration: nu
   });
   socket.send(JSON.stringify({ type: "connection_init" }));
   await ack;
-  const query = `subscription ($runId: ID!) { runProgress(runId: $runId) { iteration timestamp lossD lossG dX dGz1 dGz2 } }`;
-  socket.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query, variables: { runId } } }));
+  const query = `subscription ($runId: ID!, $after: Int) { runProgress(runId: $runId, after: $after) { iteration timestamp lossD lossG dX dGz1 dGz2 } }`;
+  socket.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query, variables: { runId, after } } }));
   return { done, socket };
 }
 
@@ -65,30 +70,15 @@ async function subscribe(url: string, runId: string, onIteration: (iteration: nu
  * server's CPU and memory per subscriber, and the run's throughput.
  */
 export async function benchStreaming(subscribers: number, { iterations, writeEvery, dataset }: BenchRun): Promise<StreamingResult> {
-  const dataDir = await mkdtemp(join(tmpdir(), "dcgan-bench-"));
-  const server = spawn(process.execPath, [SERVER, "--port", "0"], {
-    env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: "warn", MAX_CONNECTIONS_PER_ADDRESS: String(subscribers + 10) },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  try {
-    let url = "";
-    for await (const line of createInterface({ input: server.stdout! })) {
-      url = /GraphiQL at (\S+)/.exec(line)?.[1] ?? "";
-      if (url) break;
-    }
-    if (!url) throw new Error("the server exited before printing its URL");
-    const post = async (query: string) => {
-      const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query }) });
-      return ((await res.json()) as { data: { startRun: { id: string } } }).data;
-    };
+  return withServer(subscribers, async ({ url, pid, gql }) => {
     // A run queued behind a first one that holds the only training slot, so that every
     // subscriber is listening before its first iteration.
-    const blocker = await post(`mutation { startRun(input: { imageSize: 16, channels: 1, nz: 8, ngf: 4, ndf: 4, batchSize: 4, iterations: 100000000, backend: CPU }) { id } }`);
+    const blocker = await gql<{ startRun: { id: string } }>(`mutation { startRun(input: { imageSize: 16, channels: 1, nz: 8, ngf: 4, ndf: 4, batchSize: 4, iterations: 100000000, backend: CPU }) { id } }`);
     const shape = Object.entries(RUN_SHAPE).map(([key, value]) => `${key}: ${value}`).join(", ");
-    const run = await post(
+    const run = await gql<{ startRun: { id: string } }>(
       `mutation { startRun(input: { ${shape}, iterations: ${iterations}, sampleEvery: ${writeEvery}, checkpointEvery: ${writeEvery}, dataset: { kind: ${dataset} }, backend: WASM }) { id } }`,
     );
-    const idle = processStats(server.pid!);
+    const idle = processStats(pid);
     const latencies: number[] = [];
     const timestamps: number[] = [];
     const seen = Array.from({ length: subscribers }, () => [] as number[]);
@@ -103,12 +93,12 @@ export async function benchStreaming(subscribers: number, { iterations, writeEve
         }),
       );
     }
-    const connected = processStats(server.pid!);
-    await post(`mutation { stopRun(id: "${blocker.startRun.id}") { id } }`);
+    const connected = processStats(pid);
+    await gql(`mutation { stopRun(id: "${blocker.startRun.id}") { id } }`);
     const started = performance.now();
     await Promise.all(clients.map((c) => c.done));
     const seconds = (performance.now() - started) / 1000;
-    const finished = processStats(server.pid!);
+    const finished = processStats(pid);
     for (const c of clients) c.socket.close();
     const expected = Array.from({ length: iterations }, (_, i) => i + 1);
     const serverCpu = (finished.cpuSeconds - connected.cpuSeconds) / seconds;
@@ -123,9 +113,153 @@ export async function benchStreaming(subscribers: number, { iterations, writeEve
       serverCpuPerSubscriber: serverCpu / subscribers,
       kbPerSubscriber: (connected.rssKb - idle.rssKb) / subscribers,
     };
+  });
+}
+
+/** The server in its own process, with a fresh data folder, for `fn`; `gql` posts a query and returns its data. */
+async function withServer<T>(
+  subscribers: number,
+  fn: (server: { url: string; pid: number; gql<D = unknown>(query: string): Promise<D> }) => Promise<T>,
+): Promise<T> {
+  const dataDir = await mkdtemp(join(tmpdir(), "dcgan-bench-"));
+  const server = spawn(process.execPath, [SERVER, "--port", "0"], {
+    env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: "warn", MAX_CONNECTIONS_PER_ADDRESS: String(subscribers + 10) },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  try {
+    let url = "";
+    for await (const line of createInterface({ input: server.stdout! })) {
+      url = /GraphiQL at (\S+)/.exec(line)?.[1] ?? "";
+      if (url) break;
+    }
+    if (!url) throw new Error("the server exited before printing its URL");
+    const gql = async <D>(query: string): Promise<D> => {
+      const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query }) });
+      const body = (await res.json()) as { data?: D; errors?: unknown };
+      if (!body.data) throw new Error(`${query}: ${JSON.stringify(body.errors)}`);
+      return body.data;
+    };
+    return await fn({ url, pid: server.pid!, gql });
   } finally {
     server.kill("SIGTERM");
     await once(server, "exit");
     await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+export interface LiveTailRow {
+  /** "identical": every subscriber sends after: 0; "different after": subscriber i sends after: i mod history. */
+  variant: "identical" | "different after";
+  subscribers: number;
+  /** Iterations stored before the subscribers joined, each replaying those after its `after`. */
+  history: number;
+  /** Iterations trained while they listened. */
+  live: number;
+  /** Subscribers that received every iteration after their `after` exactly once, in order. */
+  complete: number;
+  liveMessages: number;
+  /** The server's CPU time while the live iterations streamed, per live message delivered. */
+  serverCpuUsPerMessage: number;
+  /** The server's CPU time per second of that streaming, as a share of one core. */
+  serverCpu: number;
+  /** Latency of live messages, from the training process finishing the iteration to the client. */
+  p50Ms: number;
+  p99Ms: number;
+}
+
+/**
+ * Issue 13's viewers: a run with a history is watched by `subscribers` that either all
+ * send the same `after` or each their own, so they replay different amounts and then
+ * join the live tail. The run stops after `history` iterations and waits, queued behind
+ * another, until every subscriber has replayed; then it resumes and trains `live` more
+ * while they listen. The server's CPU is measured over those live iterations only.
+ */
+export async function benchLiveTail(subscribers = 1000, history = 20, live = 30): Promise<{ rows: LiveTailRow[]; table: string }> {
+  const rows: LiveTailRow[] = [];
+  for (const variant of ["identical", "different after"] as const) {
+    rows.push(await benchLiveTailVariant(variant, subscribers, history, live));
+    process.stderr.write(`live tail: ${JSON.stringify(rows.at(-1))}\n`);
+  }
+  const table = [
+    "| subscribers of one run's live tail (config (b), wasm) | complete | live messages | server CPU per live message | server CPU, share of a core | latency p50 ms | p99 ms |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
+    ...rows.map(
+      (r) =>
+        `| ${r.subscribers}, ${r.variant === "identical" ? "identical (after: 0)" : `each its own after (i mod ${r.history})`}, ${r.history} stored then ${r.live} live iterations | ${r.complete} | ${r.liveMessages} | ${r.serverCpuUsPerMessage.toFixed(1)} µs | ${(100 * r.serverCpu).toFixed(1)} % | ${r.p50Ms} | ${r.p99Ms} |`,
+    ),
+  ].join("\n");
+  return { rows, table };
+}
+
+async function benchLiveTailVariant(variant: LiveTailRow["variant"], subscribers: number, history: number, live: number): Promise<LiveTailRow> {
+  return withServer(subscribers, async ({ url, pid, gql }) => {
+    const shape = Object.entries(RUN_SHAPE).map(([key, value]) => `${key}: ${value}`).join(", ");
+    const total = history + live;
+    const run = (await gql<{ startRun: { id: string } }>(
+      `mutation { startRun(input: { ${shape}, iterations: ${total}, sampleEvery: 100000, checkpointEvery: 100000, dataset: { kind: SYNTHETIC }, backend: WASM }) { id } }`,
+    )).startRun.id;
+    const status = async () => (await gql<{ run: { status: string; iteration: number } }>(`{ run(id: "${run}") { status iteration } }`)).run;
+    const poll = async (done: (r: { status: string; iteration: number }) => boolean) => {
+      for (let r = await status(); ; r = await status()) {
+        if (done(r)) return r;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    await poll((r) => r.iteration >= history);
+    await gql(`mutation { stopRun(id: "${run}") { id } }`);
+    // Where it stopped: a checkpoint there, the history stored up to it.
+    const stored = (await poll((r) => r.status === "STOPPED")).iteration;
+    // The only training slot taken, so that the run resumes only when the subscribers are ready.
+    const blocker = (await gql<{ startRun: { id: string } }>(
+      `mutation { startRun(input: { imageSize: 16, channels: 1, nz: 8, ngf: 4, ndf: 4, batchSize: 4, iterations: 100000000, backend: CPU }) { id } }`,
+    )).startRun.id;
+    await gql(`mutation { resumeRun(id: "${run}") { id } }`);
+
+    const afters = Array.from({ length: subscribers }, (_, i) => (variant === "identical" ? 0 : i % stored));
+    const seen = afters.map(() => [] as number[]);
+    const latencies: number[] = [];
+    let replayed = 0;
+    let allReplayed!: () => void;
+    const replays = new Promise<void>((resolve) => (allReplayed = resolve));
+    const expectedReplays = afters.reduce((sum, after) => sum + stored - after, 0);
+    const wsUrl = url.replace(/^http/, "ws");
+    const clients = [];
+    for (const [i, after] of afters.entries()) {
+      clients.push(
+        await subscribe(
+          wsUrl,
+          run,
+          (iteration, finishedAt) => {
+            seen[i]!.push(iteration);
+            if (iteration > stored) latencies.push(Date.now() - finishedAt);
+            else if (++replayed === expectedReplays) allReplayed();
+          },
+          after,
+        ),
+      );
+    }
+    await replays;
+    const before = processStats(pid);
+    await gql(`mutation { stopRun(id: "${blocker}") { id } }`);
+    const started = performance.now();
+    // Every message of the live iterations arrived: the streams complete as the run does.
+    await Promise.all(clients.map((c) => c.done));
+    const seconds = (performance.now() - started) / 1000;
+    const after = processStats(pid);
+    for (const c of clients) c.socket.close();
+    const complete = seen.filter((s, i) => s.length === total - afters[i]! && s.every((n, k) => n === afters[i]! + k + 1)).length;
+    const cpuSeconds = after.cpuSeconds - before.cpuSeconds;
+    return {
+      variant,
+      subscribers,
+      history: stored,
+      live: total - stored,
+      complete,
+      liveMessages: latencies.length,
+      serverCpuUsPerMessage: (1e6 * cpuSeconds) / latencies.length,
+      serverCpu: cpuSeconds / seconds,
+      p50Ms: percentile(latencies, 50),
+      p99Ms: percentile(latencies, 99),
+    };
+  });
 }
