@@ -8,12 +8,18 @@
 
 namespace {
 
+// Below this many elements one thread finishes sooner than a second one wakes up.
+constexpr int64_t kParallelElements = 1 << 16;
+
+// The threads for a pass over `elements` values.
+int threadsFor(int64_t elements) { return elements < kParallelElements ? 1 : omp_get_max_threads(); }
+
 // Per-channel sums of f(row, channel) over all rows, in double. Each thread sums a fixed
 // block of rows and the blocks are added in thread order, so a given thread count always
 // gives the same result.
 template <typename Term>
 void channelSums(int64_t rows, int64_t channels, int sums, Term term, std::vector<double>& out) {
-  const int threads = omp_get_max_threads();
+  const int threads = threadsFor(rows * channels);
   std::vector<double> partial(static_cast<size_t>(threads) * sums * channels, 0.0);
 #pragma omp parallel num_threads(threads)
   {
@@ -66,7 +72,7 @@ void batchNormForward(const float* x, int64_t rows, int64_t channels, const floa
     scale[c] = gamma[c] / std::sqrt(variance[c] + epsilon);
     shift[c] = beta[c] - mean[c] * scale[c];
   }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(threadsFor(rows * channels))
   for (int64_t r = 0; r < rows; r++) {
     const float* in = x + r * channels;
     float* out = y + r * channels;
@@ -95,7 +101,7 @@ void batchNormBackward(const float* dy, const float* x, int64_t rows, int64_t ch
     gammaInvStd[c] = gamma[c] * invStd[c];
   }
   const float m = static_cast<float>(rows);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(threadsFor(rows * channels))
   for (int64_t r = 0; r < rows; r++) {
     const float* g = dy + r * channels;
     const float* in = x + r * channels;
@@ -108,13 +114,13 @@ void batchNormBackward(const float* dy, const float* x, int64_t rows, int64_t ch
 }
 
 void leakyRelu(const float* x, int64_t size, float alpha, float* y) {
-#pragma omp parallel for schedule(static)
   // min/max rather than a branch, which the compiler would not vectorise.
+#pragma omp parallel for schedule(static) num_threads(threadsFor(size))
   for (int64_t i = 0; i < size; i++) y[i] = std::max(x[i], 0.0f) + alpha * std::min(x[i], 0.0f);
 }
 
 void leakyReluGradient(const float* dy, const float* x, int64_t size, float alpha, float* dx) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(threadsFor(size))
   for (int64_t i = 0; i < size; i++) {
     const float slope = x[i] > 0 ? 1.0f : alpha;  // a select of constants, which the compiler vectorises
     dx[i] = dy[i] * slope;
@@ -125,7 +131,7 @@ void adam(const float* p, const float* g, const float* m, const float* v, int64_
           float stepSize, float bias2Sqrt, float* p1, float* m1, float* v1) {
   // Chunks of a few thousand: vectorised loops over arrays the compiler knows apart.
   constexpr int64_t chunk = 4096;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(threadsFor(size))
   for (int64_t begin = 0; begin < size; begin += chunk) {
     adamChunk(p + begin, g + begin, m + begin, v + begin, std::min(chunk, size - begin), beta1, beta2, eps, stepSize, bias2Sqrt,
               p1 + begin, m1 + begin, v1 + begin);

@@ -31,10 +31,6 @@ export type AddonStatus = { loaded: true; addon: NativeKernels } | { loaded: fal
 /** Loads the addon, or says why it cannot be used. */
 export function loadAddon(): AddonStatus {
   if (process.env[NATIVE_KERNELS_SWITCH] === "0") return { loaded: false, why: `native kernels off (${NATIVE_KERNELS_SWITCH}=0)` };
-  // Idle OpenMP threads sleep instead of spinning: the server, a second run or the
-  // wasm backend's own single-threaded kernels need those cores between parallel regions.
-  // Read once, when the addon loads libgomp.
-  process.env.OMP_WAIT_POLICY ??= "PASSIVE";
   try {
     return { loaded: true, addon: createRequire(import.meta.url)("dcgan-native-kernels") as NativeKernels };
   } catch (err) {
