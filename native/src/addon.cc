@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "convolutions.h"
+#include "peak.h"
 #include "pointwise.h"
 
 namespace {
@@ -164,6 +165,15 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
   });
 }
 
+// fmaPeakGflops(seconds): the fp32 FMA throughput of the current threads, measured.
+napi_value FmaPeakGflops(napi_env env, napi_callback_info info) {
+  return guarded(env, info, [env](const Args& args) -> napi_value {
+    napi_value result;
+    napi_create_double(env, fmaPeakGflops(args.number(0)), &result);
+    return result;
+  });
+}
+
 // describe(): oneDNN's version and the kernel it picks here.
 napi_value Describe(napi_env env, napi_callback_info info) {
   return guarded(env, info, [env](const Args&) -> napi_value {
@@ -182,6 +192,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"leakyRelu", nullptr, LeakyRelu, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"leakyReluGradient", nullptr, LeakyReluGradient, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"fmaPeakGflops", nullptr, FmaPeakGflops, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"describe", nullptr, Describe, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

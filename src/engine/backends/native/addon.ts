@@ -16,6 +16,8 @@ export interface NativeKernels {
   leakyReluGradient(dy: Float32Array, x: Float32Array, size: number, alpha: number, dx: Float32Array): void;
   adam(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, size: number, beta1: number, beta2: number, eps: number, stepSize: number, bias2Sqrt: number, newParam: Float32Array, newM: Float32Array, newV: Float32Array): void;
   setThreads(count: number): void;
+  /** fp32 GFLOP/s of independent FMA chains on every thread, for about `seconds`; 0 without AVX2 and FMA. */
+  fmaPeakGflops(seconds: number): number;
   /** oneDNN's version and the kernel it picks here, e.g. "2.6.3 jit:avx2". */
   describe(): string;
 }
