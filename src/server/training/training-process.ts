@@ -25,9 +25,6 @@ export class TrainingProcess extends EventEmitter<TrainingProcessEvents> {
       execArgv: WORKER.execArgv,
       // Piped, not inherited: the server's stdout carries its JSON log lines only.
       stdio: ["ignore", "pipe", "pipe", "ipc"],
-      // The native kernels' idle OpenMP threads sleep instead of spinning (libgomp's
-      // default, as in PyTorch): the server and other runs share the machine.
-      env: { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? "PASSIVE" },
     });
     for (const stream of [this.child.stdout!, this.child.stderr!]) {
       createInterface({ input: stream }).on("line", (line) => this.emit("output", line));

@@ -33,6 +33,11 @@ export type AddonStatus = { loaded: true; addon: NativeKernels } | { loaded: fal
 /** Loads the addon, or says why it cannot be used. */
 export function loadAddon(): AddonStatus {
   if (process.env[NATIVE_KERNELS_SWITCH] === "0") return { loaded: false, why: `native kernels off (${NATIVE_KERNELS_SWITCH}=0)` };
+  // Idle OpenMP threads sleep at once instead of spinning first (libgomp's default, and
+  // PyTorch's). Spinning gains a few per cent on an idle machine; on a busy one (another
+  // run, the server, a browser) threads spinning for a core that another process holds
+  // made iterations ten times slower here. Read once, when the addon loads libgomp.
+  process.env.OMP_WAIT_POLICY ??= "PASSIVE";
   try {
     return { loaded: true, addon: createRequire(import.meta.url)("dcgan-native-kernels") as NativeKernels };
   } catch (err) {
