@@ -4,6 +4,8 @@ export interface BenchRun {
   /** The same every N iterations for samples and checkpoints. */
   writeEvery: number;
   dataset: "FASHION_MNIST" | "SYNTHETIC";
+  /** The CPU threads of its native kernels: the same through the service and the CLI. */
+  threads: number;
 }
 
 export const RUN_SHAPE = { imageSize: 32, channels: 1, ngf: 32, ndf: 32, batchSize: 64 } as const;

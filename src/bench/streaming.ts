@@ -69,14 +69,14 @@ async function subscribe(
  * process finishing an iteration (its timestamp) to each client receiving it, the
  * server's CPU and memory per subscriber, and the run's throughput.
  */
-export async function benchStreaming(subscribers: number, { iterations, writeEvery, dataset }: BenchRun): Promise<StreamingResult> {
+export async function benchStreaming(subscribers: number, { iterations, writeEvery, dataset, threads }: BenchRun): Promise<StreamingResult> {
   return withServer(subscribers, async ({ url, pid, gql }) => {
     // A run queued behind a first one that holds the only training slot, so that every
     // subscriber is listening before its first iteration.
     const blocker = await gql<{ startRun: { id: string } }>(`mutation { startRun(input: { imageSize: 16, channels: 1, nz: 8, ngf: 4, ndf: 4, batchSize: 4, iterations: 100000000, backend: CPU }) { id } }`);
     const shape = Object.entries(RUN_SHAPE).map(([key, value]) => `${key}: ${value}`).join(", ");
     const run = await gql<{ startRun: { id: string } }>(
-      `mutation { startRun(input: { ${shape}, iterations: ${iterations}, sampleEvery: ${writeEvery}, checkpointEvery: ${writeEvery}, dataset: { kind: ${dataset} }, backend: WASM }) { id } }`,
+      `mutation { startRun(input: { ${shape}, iterations: ${iterations}, sampleEvery: ${writeEvery}, checkpointEvery: ${writeEvery}, dataset: { kind: ${dataset} }, backend: WASM, threads: ${threads} }) { id } }`,
     );
     const idle = processStats(pid);
     const latencies: number[] = [];
