@@ -68,8 +68,8 @@ export class Gan {
    */
   async step(real: tf.Tensor4D, noise: tf.Tensor2D): Promise<StepMetrics> {
     const { G, D, optG, optD } = this;
-    const reported: tf.Scalar[] = [];
-    const report = (t: tf.Scalar) => reported.push(tf.keep(t));
+    const reported = new Map<keyof StepMetrics, tf.Scalar>();
+    const report = (name: keyof StepMetrics, t: tf.Scalar) => reported.set(name, tf.keep(t));
 
     const { grads: gGrads } = tf.variableGrads(() => {
       const gMoments: BatchMoments[] = [];
@@ -89,11 +89,11 @@ export class Gan {
         const outFake = flat(forward(D, fake, collectD));
         const errDFake = bce(outFake, 0);
         const errD = tf.add(errDReal, errDFake) as tf.Scalar;
-        report(errDReal);
-        report(errDFake);
-        report(errD);
-        report(tf.mean(outReal));
-        report(tf.mean(outFake));
+        report("errDReal", errDReal);
+        report("errDFake", errDFake);
+        report("lossD", errD);
+        report("dX", tf.mean(outReal));
+        report("dGz1", tf.mean(outFake));
         // Here, not after the step: the moments are disposed with this scope.
         updateRunningStats(D, dMoments);
         return errD;
@@ -106,19 +106,32 @@ export class Gan {
       const output = flat(forward(D, fake, { stats: "batch", onMoments: (m) => gStepMoments.push(m) }));
       const errG = bce(output, 1);
       updateRunningStats(D, gStepMoments);
-      report(errG);
-      report(tf.mean(output));
+      report("lossG", errG);
+      report("dGz2", tf.mean(output));
       return errG;
     }, [...G.params.values()]);
     optG.apply(gGrads);
     tf.dispose(gGrads);
 
     // One read-back per iteration: the only point where training waits for the backend.
-    const all = tf.stack(reported);
+    const names = [...reported.keys()];
+    const all = tf.stack([...reported.values()]);
     const values = await all.data();
-    tf.dispose([all, ...reported]);
-    const [errDReal, errDFake, lossD, dX, dGz1, lossG, dGz2] = Array.from(values);
-    return { errDReal: errDReal!, errDFake: errDFake!, lossD: lossD!, lossG: lossG!, dX: dX!, dGz1: dGz1!, dGz2: dGz2! };
+    tf.dispose([all, ...reported.values()]);
+    const value = (name: keyof StepMetrics): number => {
+      const at = names.indexOf(name);
+      if (at < 0) throw new Error(`${name} was not reported`);
+      return values[at]!;
+    };
+    return {
+      errDReal: value("errDReal"),
+      errDFake: value("errDFake"),
+      lossD: value("lossD"),
+      lossG: value("lossG"),
+      dX: value("dX"),
+      dGz1: value("dGz1"),
+      dGz2: value("dGz2"),
+    };
   }
 
   /**

@@ -1,19 +1,16 @@
 import * as tf from "@tensorflow/tfjs-core";
-import { join } from "node:path";
 import { type BackendSelection, useBackend } from "./backends/index.js";
 import { ALL_CORES, setThreads } from "./backends/threads.js";
-import { type Checkpoint, encodeCheckpoint, restoreGan } from "./checkpoint.js";
+import { type Checkpoint, restoreGan } from "./checkpoint.js";
 import { ConfigError, type ResolvedConfig, type TrainConfig } from "./config.js";
 import { batchesPerEpoch, epochOrder, openDataset } from "./data/index.js";
 import type { Dataset } from "./data/dataset.js";
-import { makeFolder, writeFileAtomic } from "./files.js";
 import { Gan } from "./gan.js";
 import { asOutOfMemory } from "./memory.js";
 import type { IterationMetrics } from "./metrics.js";
 import { Rng } from "./rng.js";
-import { checkpointFileName, fixedNoiseSampleFileName, realSampleFileName } from "./run-files.js";
-import { FIXED_NOISE_COUNT, writeGridPng } from "./samples.js";
-import { WriteQueue } from "./write-queue.js";
+import { type OutputEvents, RunOutput } from "./run-output.js";
+import { FIXED_NOISE_COUNT } from "./samples.js";
 
 export interface RunInfo {
   config: ResolvedConfig;
@@ -28,24 +25,12 @@ export interface RunInfo {
   threads?: number;
 }
 
-export interface FileWritten {
-  path: string;
-  iteration: number;
-  epoch: number;
-  bytes: number;
-}
+export type { FileWritten, SampleWritten } from "./run-output.js";
 
-export interface SampleWritten extends FileWritten {
-  /** G's images of the fixed noise, or a grid of real training images. */
-  kind: "fixed-noise" | "real";
-}
-
-export interface TrainEvents {
+export interface TrainEvents extends OutputEvents {
   onStart?(info: RunInfo): void;
   /** Awaited before the next iteration starts. */
   onIteration?(metrics: IterationMetrics): void | Promise<void>;
-  onSample?(sample: SampleWritten): void | Promise<void>;
-  onCheckpoint?(checkpoint: FileWritten): void | Promise<void>;
 }
 
 export interface TrainOptions extends TrainEvents {
@@ -99,10 +84,7 @@ async function trainLoop(config: TrainConfig, options: TrainOptions): Promise<Tr
   const perEpoch = batchesPerEpoch(dataset, cfg.batchSize);
   const totalIterations = cfg.iterations ?? cfg.epochs * perEpoch;
   const epochs = Math.ceil(totalIterations / perEpoch);
-  const samplesDir = join(outDir, "samples");
-  const checkpointsDir = join(outDir, "checkpoints");
-  await makeFolder(samplesDir);
-  await makeFolder(checkpointsDir);
+  const folders = await RunOutput.makeFolders(outDir);
 
   const gan = resume ? restoreGan(resume) : Gan.create(cfg, cfg, cfg.seed);
   const fixedNoise = resume?.fixedNoise ?? Rng.stream(cfg.seed, "fixed-noise").normal(FIXED_NOISE_COUNT * cfg.nz);
@@ -121,47 +103,12 @@ async function trainLoop(config: TrainConfig, options: TrainOptions): Promise<Tr
   });
 
   const batches = new BatchSource(dataset, cfg.seed, cfg.batchSize, perEpoch);
-  const fixedNoiseTensor = tf.tensor2d(fixedNoise, [FIXED_NOISE_COUNT, cfg.nz]);
-  let lastSampleAt = -1;
-  let lastCheckpointAt = -1;
-  let lastCheckpoint: FileWritten | undefined;
-
-  // Rendering and serializing happen here, between iterations; encoding and writing
-  // to disk go on in the background.
-  const writes = new WriteQueue();
-  const writeSample = async () => {
-    const sample = { kind: "fixed-noise" as const, path: join(samplesDir, fixedNoiseSampleFileName(iteration)), iteration, epoch };
-    const data = await gan.generate(fixedNoiseTensor);
-    lastSampleAt = iteration;
-    await writes.add(async () => {
-      const bytes = await writeGridPng(sample.path, { data, count: FIXED_NOISE_COUNT, size: cfg.imageSize, channels: cfg.channels });
-      await options.onSample?.({ ...sample, bytes });
-    });
-  };
-  const writeCheckpoint = async () => {
-    const checkpoint = { path: join(checkpointsDir, checkpointFileName(iteration)), iteration, epoch };
-    const chunks = await encodeCheckpoint(gan, { config: cfg, iteration, epoch, noiseRngState: noiseRng.state(), fixedNoise });
-    lastCheckpointAt = iteration;
-    await writes.add(async () => {
-      await writeFileAtomic(checkpoint.path, chunks);
-      lastCheckpoint = { ...checkpoint, bytes: chunks.reduce((sum, c) => sum + c.length, 0) };
-      await options.onCheckpoint?.(lastCheckpoint);
-    });
-  };
-
+  const output = new RunOutput(folders, { config: cfg, gan, fixedNoise, noiseRng }, options);
   try {
-    if (!resume) {
-      const path = join(samplesDir, realSampleFileName());
-      const count = Math.min(FIXED_NOISE_COUNT, perEpoch * cfg.batchSize);
-      const data = await dataset.load(epochOrder(cfg.seed, 0, dataset.size).subarray(0, count));
-      await writes.add(async () => {
-        const bytes = await writeGridPng(path, { data, count, size: cfg.imageSize, channels: cfg.channels });
-        await options.onSample?.({ kind: "real", path, iteration: 0, epoch: 0, bytes });
-      });
-    }
+    if (!resume) await output.realImages(dataset, perEpoch);
     let next = prefetch(batches, iteration);
     while (iteration < totalIterations && !signal?.aborted) {
-      writes.check();
+      output.check();
       const started = performance.now();
       const realData = await next;
       epoch = Math.floor(iteration / perEpoch);
@@ -186,20 +133,16 @@ async function trainLoop(config: TrainConfig, options: TrainOptions): Promise<Tr
       // file, a parent's messages) and signals would wait for the whole run.
       await new Promise((resolve) => setImmediate(resolve));
       const last = iteration === totalIterations;
-      if (iteration % cfg.sampleEvery === 0 || last) await writeSample();
-      if (iteration % cfg.checkpointEvery === 0 || last) await writeCheckpoint();
+      if (iteration % cfg.sampleEvery === 0 || last) await output.sample(iteration, epoch);
+      if (iteration % cfg.checkpointEvery === 0 || last) await output.checkpoint(iteration, epoch);
     }
     const stopped = iteration < totalIterations;
-    if (stopped && iteration > 0) {
-      if (lastSampleAt !== iteration) await writeSample();
-      if (lastCheckpointAt !== iteration) await writeCheckpoint();
-    }
-    await writes.drain();
-    return { status: stopped ? "stopped" : "completed", iteration, epoch, lastCheckpoint: lastCheckpoint?.path };
+    if (stopped && iteration > 0) await output.stopAt(iteration, epoch);
+    const lastCheckpoint = await output.finish();
+    return { status: stopped ? "stopped" : "completed", iteration, epoch, lastCheckpoint };
   } finally {
     // Nothing of the run is still being written once train() returns or throws.
-    await writes.settle();
-    fixedNoiseTensor.dispose();
+    await output.close();
     gan.dispose();
   }
 }
