@@ -198,6 +198,9 @@ export async function benchThroughput(report: BackendStatus[]): Promise<Throughp
         }
       }
       for (const backend of backends) {
+        // A backend the threads setting does not reach (a GPU, TensorFlow's own pools, one
+        // JavaScript thread) would only repeat its row: measured once, among the 1-thread rows.
+        if (!backend.threaded && threads !== 1) continue;
         const implementation = `tfjs ${backend.name}${/software adapter/.test(backend.detail) ? " (software adapter)" : ""}`;
         const rate = rateOf(backend.name, threads);
         const predicted = rate ? flops / rate : 0;
