@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { readFile, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { TRAIN_DEFAULTS } from "../src/engine/config.js";
 import { schemaSdl } from "../src/server/graphql/emit-schema.js";
 import { serviceThreads } from "../src/server/runs/run-service.js";
 import { collect, startTestServer, type TestServer } from "./server-helpers.js";
@@ -277,5 +278,14 @@ describe("service surface", () => {
 
   it("has an up-to-date schema.graphql (npm run schema)", async () => {
     expect(await readFile("schema.graphql", "utf8")).toBe(await schemaSdl());
+  });
+
+  it("takes a setting's default, published in the schema, when it is sent as null as when it is left out", async () => {
+    const res = await server.gql<{ startRun: { id: string; config: Record<string, unknown> } }>(
+      `mutation ($input: StartRunInput!) { startRun(input: $input) { id config { lr epochs dataset { kind } } } }`,
+      { input: { ...TINY, iterations: 1, lr: null, epochs: null, dataset: null } },
+    );
+    expect(res.data?.startRun.config).toEqual({ lr: TRAIN_DEFAULTS.lr, epochs: TRAIN_DEFAULTS.epochs, dataset: { kind: "SYNTHETIC" } });
+    await waitForStatus(res.data!.startRun.id, ["COMPLETED"]);
   });
 });

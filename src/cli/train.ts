@@ -8,7 +8,9 @@ import {
   BACKEND_CHOICES,
   ConfigError,
   DATASET_KINDS,
+  DEFAULT_FASHION_MNIST_PATH,
   parseTrainConfig,
+  TRAIN_DEFAULTS,
   type TrainConfigInput,
 } from "../engine/config.js";
 import { formatLogLine, metricsCsvHeader, metricsCsvRow } from "../engine/metrics.js";
@@ -17,6 +19,9 @@ import { integerFrom, number } from "./args.js";
 import type { RunAction } from "./errors.js";
 import { TrainOutput } from "./train-output.js";
 import { onStopSignals } from "../process/stop-signals.js";
+
+/** A flag's help with the engine's default for its setting (TRAIN_DEFAULTS, the one source of them). */
+const withDefault = (help: string, setting: keyof typeof TRAIN_DEFAULTS) => `${help} (default ${TRAIN_DEFAULTS[setting]})`;
 
 interface TrainFlags extends Omit<TrainConfigInput, "dataset"> {
   dataset?: string;
@@ -33,23 +38,23 @@ export function addTrainCommand(program: Command, run: RunAction): void {
   program
     .command("train")
     .description("train a DCGAN; writes samples/, checkpoints/ and metrics.csv under --out")
-    .option("--dataset <kind>", `${DATASET_KINDS.join(" | ")} (default synthetic)`)
-    .option("--data-path <path>", "folder of the IDX files or images (fashion-mnist: /usr/share/datasets/fashion-mnist)")
-    .option("--image-size <n>", "16, 32, 64, 128, ... (default 64)", number)
+    .option("--dataset <kind>", withDefault(DATASET_KINDS.join(" | "), "dataset"))
+    .option("--data-path <path>", `folder of the IDX files or images (fashion-mnist: ${DEFAULT_FASHION_MNIST_PATH})`)
+    .option("--image-size <n>", withDefault("16, 32, 64, 128, ...", "imageSize"), number)
     .option("--channels <n>", "image channels nc (default: the dataset's)", number)
-    .option("--nz <n>", "latent vector size (default 100)", number)
-    .option("--ngf <n>", "generator width (default 64)", number)
-    .option("--ndf <n>", "discriminator width (default 64)", number)
-    .option("--batch-size <n>", "batch size (default 128)", number)
-    .option("--lr <rate>", "Adam learning rate (default 0.0002)", number)
-    .option("--beta1 <b>", "Adam beta1 (default 0.5)", number)
-    .option("--seed <n>", "random seed (default 999)", number)
+    .option("--nz <n>", withDefault("latent vector size", "nz"), number)
+    .option("--ngf <n>", withDefault("generator width", "ngf"), number)
+    .option("--ndf <n>", withDefault("discriminator width", "ndf"), number)
+    .option("--batch-size <n>", withDefault("batch size", "batchSize"), number)
+    .option("--lr <rate>", withDefault("Adam learning rate", "lr"), number)
+    .option("--beta1 <b>", withDefault("Adam beta1", "beta1"), number)
+    .option("--seed <n>", withDefault("random seed", "seed"), number)
     .option("--iterations <n>", "iterations to train (instead of --epochs)", number)
-    .option("--epochs <n>", "passes over the data (default 5)", number)
-    .option("--backend <name>", `${BACKEND_CHOICES.join(" | ")} (default auto)`)
+    .option("--epochs <n>", withDefault("passes over the data", "epochs"), number)
+    .option("--backend <name>", withDefault(BACKEND_CHOICES.join(" | "), "backend"))
     .option("--threads <n>", `CPU threads of the wasm backend's native kernels (default: all ${ALL_CORES} cores)`, number)
-    .option("--sample-every <n>", "render the fixed-noise grid every N iterations (default 500)", number)
-    .option("--checkpoint-every <n>", "write a checkpoint every N iterations (default 500)", number)
+    .option("--sample-every <n>", withDefault("render the fixed-noise grid every N iterations", "sampleEvery"), number)
+    .option("--checkpoint-every <n>", withDefault("write a checkpoint every N iterations", "checkpointEvery"), number)
     .option("--resume <checkpoint>", "continue from a checkpoint, with its config and iteration numbering")
     .option("--out <dir>", "output folder", "out")
     .option("--log-every <n>", "print the tutorial's log line every N iterations", integerFrom(1, 1e9), 50)

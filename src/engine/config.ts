@@ -3,7 +3,11 @@ import { z } from "zod";
 export const DATASET_KINDS = ["synthetic", "fashion-mnist", "mnist", "folder"] as const;
 export type DatasetKind = (typeof DATASET_KINDS)[number];
 
-export const BACKEND_CHOICES = ["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const;
+/** The backends, in `auto`'s order of preference (src/engine/backends loads them). */
+export const BACKEND_ORDER = ["tensorflow", "webgpu", "wasm", "cpu"] as const;
+export type BackendName = (typeof BACKEND_ORDER)[number];
+
+export const BACKEND_CHOICES = ["auto", ...BACKEND_ORDER] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 /** Where Debian's dataset-fashion-mnist package installs the IDX files. */
@@ -84,6 +88,14 @@ export const trainConfigSchema = z
 
 export type TrainConfigInput = z.input<typeof trainConfigSchema>;
 export type TrainConfig = z.output<typeof trainConfigSchema>;
+
+/**
+ * Every setting's default (the tutorial's), the one source of them: the GraphQL schema
+ * publishes them as StartRunInput's default values, the CLI's help and the dashboard's
+ * form show them. Settings without a fixed default (channels, iterations, threads,
+ * dataPath) are absent.
+ */
+export const TRAIN_DEFAULTS: Readonly<TrainConfig> = Object.freeze(trainConfigSchema.parse({}));
 
 /** A config whose dataset has been opened: channels and the epoch length are known. */
 export type ResolvedConfig = TrainConfig & { channels: number };

@@ -18,6 +18,7 @@ import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
 import { cpuSeconds, rssKb } from "../bench/process-stats.js";
 import { Rng } from "../engine/rng.js";
+import { FINISHED_STATUSES } from "../server/store/types.js";
 import { Flooder } from "./flooder.js";
 import { Latencies, sleep, Subscriber } from "./subscriber.js";
 
@@ -416,7 +417,7 @@ interface RunState {
   error: string | null;
 }
 
-const FINISHED = ["COMPLETED", "FAILED", "INTERRUPTED", "STOPPED"];
+const FINISHED: readonly string[] = FINISHED_STATUSES;
 
 async function runState(url: string, id: string): Promise<RunState> {
   const { run } = await gql<{ run: RunState | null }>(url, `query State($id: ID!) { run(id: $id) { status iteration backend error } }`, { id });

@@ -43,13 +43,13 @@ export class ApiError extends Error {
   }
 }
 
-/** A query or mutation over HTTP. */
-export async function request<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+/** A query or mutation over HTTP: T and V are its generated result and variables types (schema-types.ts). */
+export async function request<T, V extends Record<string, unknown> = Record<string, unknown>>(query: string, variables?: V): Promise<T> {
   const token = apiToken();
   const response = await fetch(ENDPOINT, {
     method: "POST",
     headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
+    body: JSON.stringify({ query, variables: variables ?? {} }),
   });
   const body = (await response.json().catch(() => ({ errors: [{ message: `HTTP ${response.status}` }] }))) as {
     data?: T;
@@ -83,7 +83,7 @@ export interface SubscriptionHandlers<T> {
 }
 
 /** A subscription over graphql-ws; the returned function ends it. */
-export function subscribe<T>(query: string, variables: Record<string, unknown>, handlers: SubscriptionHandlers<T>): () => void {
+export function subscribe<T, V extends Record<string, unknown> = Record<string, unknown>>(query: string, variables: V, handlers: SubscriptionHandlers<T>): () => void {
   return subscriptions().subscribe<T>(
     { query, variables },
     {

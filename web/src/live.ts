@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { subscribe } from "./api";
 import { PROGRESS } from "./queries";
 import type { MetricSeries } from "./series";
+import type { ProgressSubscription, ProgressSubscriptionVariables } from "./schema-types";
 import type { Metric } from "./types";
 
 /**
@@ -20,7 +21,7 @@ export function useLiveSeries(runs: { id: string; series: MetricSeries }[] | und
     const follow = ({ id, series }: { id: string; series: MetricSeries }) => {
       ends.set(
         id,
-        subscribe<{ runProgress: Metric }>(PROGRESS, { id, after: series.lastIteration }, {
+        subscribe<ProgressSubscription, ProgressSubscriptionVariables>(PROGRESS, { id, after: series.lastIteration }, {
           next: ({ runProgress }) => {
             series.append([runProgress]);
             latest.current[id] = runProgress;
@@ -57,7 +58,7 @@ export function useLatestProgress(runIds: string[], intervalMs = 500): Record<st
 
   useEffect(() => {
     const ends = runIds.map((id) =>
-      subscribe<{ runProgress: Metric }>(PROGRESS, { id }, { next: ({ runProgress }) => void (pending.current[id] = runProgress) }),
+      subscribe<ProgressSubscription, ProgressSubscriptionVariables>(PROGRESS, { id }, { next: ({ runProgress }) => void (pending.current[id] = runProgress) }),
     );
     const timer = setInterval(() => {
       if (Object.keys(pending.current).length === 0) return;

@@ -1,92 +1,40 @@
-/** The shapes of the API's answers that the dashboard reads (see schema.graphql). */
+/**
+ * The shapes of the API's answers that the dashboard reads: each the generated type of
+ * the query that asks for it (schema-types.ts, written by `npm run schema` from the
+ * server's schema and queries.ts), so a field the schema drops or changes fails the
+ * typecheck where the dashboard reads it.
+ */
+import {
+  type ProgressSubscription,
+  type RunStatus,
+  RunStatusValues,
+  type RunsUpdatedSubscription,
+  type RunUpdatedSubscription,
+  type SystemQuery,
+} from "./schema-types";
 
-export type RunStatus = "QUEUED" | "RUNNING" | "STOPPING" | "STOPPED" | "COMPLETED" | "FAILED" | "INTERRUPTED";
+export type { RunStatus };
 
-export const RUN_STATUSES: RunStatus[] = ["QUEUED", "RUNNING", "STOPPING", "STOPPED", "COMPLETED", "FAILED", "INTERRUPTED"];
+/** In the server's order: the lifecycle. */
+export const RUN_STATUSES: readonly RunStatus[] = RunStatusValues;
 
 /** Statuses from which resumeRun continues a run. */
-export const RESUMABLE: RunStatus[] = ["STOPPED", "FAILED", "INTERRUPTED"];
-export const STOPPABLE: RunStatus[] = ["QUEUED", "RUNNING"];
+export const RESUMABLE: readonly RunStatus[] = ["STOPPED", "FAILED", "INTERRUPTED"];
+export const STOPPABLE: readonly RunStatus[] = ["QUEUED", "RUNNING"];
 /** Statuses in which deleteRun removes a run: it must not be training. */
-export const FINISHED: RunStatus[] = ["STOPPED", "COMPLETED", "FAILED", "INTERRUPTED"];
+export const FINISHED: readonly RunStatus[] = ["STOPPED", "COMPLETED", "FAILED", "INTERRUPTED"];
 
-export interface Sample {
-  id: string;
-  kind: "FIXED_NOISE" | "REAL" | "GENERATED";
-  iteration: number;
-  epoch: number;
-  url: string;
-  createdAt: string;
-}
+/** A run as the runs list shows it (RUNS and RUNS_UPDATED select the same fields). */
+export type RunSummary = RunsUpdatedSubscription["runUpdated"];
 
-export interface Checkpoint {
-  id: string;
-  iteration: number;
-  epoch: number;
-  bytes: number;
-  createdAt: string;
-  downloadUrl: string;
-}
+/** A run as its own page shows it (RUN adds its metrics). */
+export type RunDetail = RunUpdatedSubscription["runUpdated"];
 
-export interface RunConfig {
-  backend: string;
-  batchSize: number;
-  beta1: number;
-  channels: number | null;
-  checkpointEvery: number;
-  dataset: { kind: string; path: string | null };
-  epochs: number;
-  imageSize: number;
-  iterations: number | null;
-  lr: number;
-  ndf: number;
-  ngf: number;
-  nz: number;
-  sampleEvery: number;
-  threads: number | null;
-  seed: number;
-}
+export type RunConfig = RunDetail["config"];
+export type Sample = RunDetail["samples"][number];
+export type Checkpoint = RunDetail["checkpoints"][number];
 
-/** A run as the runs list shows it. */
-export interface RunSummary {
-  id: string;
-  name: string;
-  status: RunStatus;
-  backend: string | null;
-  dataset: string | null;
-  iteration: number;
-  epoch: number;
-  totalIterations: number | null;
-  createdAt: string;
-  error: string | null;
-  config: Pick<RunConfig, "batchSize">;
-  latestSample: Pick<Sample, "url" | "iteration"> | null;
-}
+/** One iteration's metrics (every query for them selects METRIC_FIELDS). */
+export type Metric = ProgressSubscription["runProgress"];
 
-/** A run as its own page shows it. */
-export interface RunDetail extends Omit<RunSummary, "config"> {
-  backendDetail: string | null;
-  batchesPerEpoch: number | null;
-  startedAt: string | null;
-  finishedAt: string | null;
-  config: RunConfig;
-  samples: Sample[];
-  checkpoints: Checkpoint[];
-}
-
-export interface Metric {
-  iteration: number;
-  epoch: number;
-  lossD: number;
-  lossG: number;
-  dX: number;
-  dGz1: number;
-  dGz2: number;
-  imagesPerSecond: number;
-}
-
-export interface SystemInfo {
-  backends: { name: string; available: boolean; detail: string }[];
-  datasets: string[];
-  maxConcurrentRuns: number;
-}
+export type SystemInfo = SystemQuery["system"];

@@ -1,11 +1,10 @@
 import * as tf from "@tensorflow/tfjs-core";
 // tfjs-core's Node build registers no gradients; the tfjs bundle does (and the cpu backend).
 import "@tensorflow/tfjs";
-import type { BackendChoice } from "../config.js";
+import { BACKEND_ORDER, type BackendChoice, type BackendName } from "../config.js";
 import { SOFTWARE_ADAPTER } from "./webgpu.js";
 
-export const BACKEND_ORDER = ["tensorflow", "webgpu", "wasm", "cpu"] as const;
-export type BackendName = (typeof BACKEND_ORDER)[number];
+export { BACKEND_ORDER, type BackendName };
 
 export interface BackendStatus {
   name: BackendName;

@@ -1,15 +1,18 @@
 import { Field, Float, InputType, Int } from "type-graphql";
-import type { TrainConfigInput } from "../../engine/config.js";
-import { Backend, backendToEngine, DatasetKind, DATASET_TO_ENGINE } from "./enums.js";
+import { DEFAULT_FASHION_MNIST_PATH, TRAIN_DEFAULTS, type TrainConfigInput } from "../../engine/config.js";
+import { Backend, backendFromEngine, backendToEngine, DatasetKind, datasetFromEngine, datasetToEngine } from "./enums.js";
+
+// Defaults are the engine's (TRAIN_DEFAULTS), published as the schema's default values.
+// An explicit null takes the default too: toConfig drops it and the engine fills it in.
 
 @InputType()
 export class DatasetInput {
-  @Field(() => DatasetKind, { defaultValue: DatasetKind.SYNTHETIC })
+  @Field(() => DatasetKind, { defaultValue: datasetFromEngine(TRAIN_DEFAULTS.dataset) })
   kind!: DatasetKind;
 
   @Field(() => String, {
     nullable: true,
-    description: "Folder of IDX files (FASHION_MNIST defaults to /usr/share/datasets/fashion-mnist) or of images",
+    description: `Folder of IDX files (FASHION_MNIST defaults to ${DEFAULT_FASHION_MNIST_PATH}) or of images`,
   })
   path?: string;
 }
@@ -20,49 +23,49 @@ export class StartRunInput {
   @Field(() => String, { nullable: true })
   name?: string;
 
-  @Field(() => DatasetInput, { nullable: true, description: "SYNTHETIC unless given" })
+  @Field(() => DatasetInput, { nullable: true, defaultValue: { kind: datasetFromEngine(TRAIN_DEFAULTS.dataset) } })
   dataset?: DatasetInput;
 
-  @Field(() => Int, { nullable: true, description: "4 * 2^k, at least 16 (default 64)" })
+  @Field(() => Int, { nullable: true, defaultValue: TRAIN_DEFAULTS.imageSize, description: "4 * 2^k, at least 16" })
   imageSize?: number;
 
   @Field(() => Int, { nullable: true, description: "nc; the dataset's unless given" })
   channels?: number;
 
-  @Field(() => Int, { nullable: true, description: "Latent vector size (default 100)" })
+  @Field(() => Int, { nullable: true, defaultValue: TRAIN_DEFAULTS.nz, description: "Latent vector size" })
   nz?: number;
 
-  @Field(() => Int, { nullable: true, description: "Generator width (default 64)" })
+  @Field(() => Int, { nullable: true, defaultValue: TRAIN_DEFAULTS.ngf, description: "Generator width" })
   ngf?: number;
 
-  @Field(() => Int, { nullable: true, description: "Discriminator width (default 64)" })
+  @Field(() => Int, { nullable: true, defaultValue: TRAIN_DEFAULTS.ndf, description: "Discriminator width" })
   ndf?: number;
 
-  @Field(() => Int, { nullable: true, description: "Default 128" })
+  @Field(() => Int, { nullable: true, defaultValue: TRAIN_DEFAULTS.batchSize })
   batchSize?: number;
 
-  @Field(() => Int, { nullable: true, description: "Passes over the data (default 5), unless iterations is given" })
+  @Field(() => Int, { nullable: true, defaultValue: TRAIN_DEFAULTS.epochs, description: "Passes over the data, unless iterations is given" })
   epochs?: number;
 
   @Field(() => Int, { nullable: true, description: "Total iterations, instead of epochs" })
   iterations?: number;
 
-  @Field(() => Float, { nullable: true, description: "Adam learning rate (default 0.0002)" })
+  @Field(() => Float, { nullable: true, defaultValue: TRAIN_DEFAULTS.lr, description: "Adam learning rate" })
   lr?: number;
 
-  @Field(() => Float, { nullable: true, description: "Adam beta1 (default 0.5)" })
+  @Field(() => Float, { nullable: true, defaultValue: TRAIN_DEFAULTS.beta1, description: "Adam beta1" })
   beta1?: number;
 
-  @Field(() => Int, { nullable: true, description: "Default 999" })
+  @Field(() => Int, { nullable: true, defaultValue: TRAIN_DEFAULTS.seed })
   seed?: number;
 
-  @Field(() => Int, { nullable: true, description: "Render the fixed-noise grid every N iterations (default 500)" })
+  @Field(() => Int, { nullable: true, defaultValue: TRAIN_DEFAULTS.sampleEvery, description: "Render the fixed-noise grid every N iterations" })
   sampleEvery?: number;
 
-  @Field(() => Int, { nullable: true, description: "Write a checkpoint every N iterations (default 500)" })
+  @Field(() => Int, { nullable: true, defaultValue: TRAIN_DEFAULTS.checkpointEvery, description: "Write a checkpoint every N iterations" })
   checkpointEvery?: number;
 
-  @Field(() => Backend, { nullable: true, description: "Default AUTO" })
+  @Field(() => Backend, { nullable: true, defaultValue: backendFromEngine(TRAIN_DEFAULTS.backend) })
   backend?: Backend;
 
   @Field(() => Int, {
@@ -77,7 +80,7 @@ export class StartRunInput {
     return {
       ...defined,
       name: name ?? undefined,
-      dataset: DATASET_TO_ENGINE[dataset?.kind ?? DatasetKind.SYNTHETIC],
+      ...(dataset?.kind ? { dataset: datasetToEngine(dataset.kind) } : {}),
       ...(dataset?.path ? { dataPath: dataset.path } : {}),
       ...(backend ? { backend: backendToEngine(backend) } : {}),
     };

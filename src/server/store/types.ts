@@ -2,6 +2,11 @@
 import type { TrainConfig } from "../../engine/config.js";
 import type { IterationMetrics } from "../../engine/metrics.js";
 
+/**
+ * A run's statuses, the one list of them: the GraphQL enum is made from it, the stress
+ * tool reads FINISHED_STATUSES, and prisma/schema.prisma's enum RunStatus must list the
+ * same (test/schema-sources.test.ts checks it).
+ */
 export const RUN_STATUSES = ["QUEUED", "RUNNING", "STOPPING", "STOPPED", "COMPLETED", "FAILED", "INTERRUPTED"] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
@@ -13,7 +18,9 @@ export function trainerSampleKind(kind: "real" | "fixed-noise"): SampleKind {
   return kind === "real" ? "REAL" : "FIXED_NOISE";
 }
 
-export type SampleKind = "FIXED_NOISE" | "REAL" | "GENERATED";
+/** The kinds of stored sample; as RUN_STATUSES, the GraphQL enum and prisma/schema.prisma's follow it. */
+export const SAMPLE_KINDS = ["FIXED_NOISE", "REAL", "GENERATED"] as const;
+export type SampleKind = (typeof SAMPLE_KINDS)[number];
 
 export interface RunRecord {
   id: string;

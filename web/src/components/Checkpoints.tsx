@@ -2,6 +2,7 @@ import { useState } from "preact/hooks";
 import { request } from "../api";
 import { formatBytes, formatTime } from "../format";
 import { GENERATE } from "../queries";
+import type { GenerateMutation, GenerateMutationVariables } from "../schema-types";
 import type { Checkpoint, Sample } from "../types";
 
 /** A run's checkpoints, each downloadable, and new images from any of them. */
@@ -15,7 +16,7 @@ export function Checkpoints({ checkpoints }: { checkpoints: Checkpoint[] }) {
     try {
       // A new seed each time: the button is "show me more", not "show me the same".
       const seed = Math.floor(Math.random() * 2 ** 31);
-      const { generate: sample } = await request<{ generate: Sample }>(GENERATE, { checkpointId: checkpoint.id, seed });
+      const { generate: sample } = await request<GenerateMutation, GenerateMutationVariables>(GENERATE, { checkpointId: checkpoint.id, seed });
       setGenerated(sample);
     } catch (err) {
       setError((err as Error).message);

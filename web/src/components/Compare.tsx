@@ -4,7 +4,8 @@ import { useLiveSeries } from "../live";
 import { RUN_METRICS } from "../queries";
 import { href } from "../router";
 import { MetricSeries, smooth } from "../series";
-import type { Metric, RunStatus } from "../types";
+import type { RunMetricsQuery, RunMetricsQueryVariables } from "../schema-types";
+import type { RunStatus } from "../types";
 import { Chart, type ChartSeries } from "./Chart";
 import { ChartControls, type ChartSettings } from "./ChartControls";
 
@@ -43,7 +44,7 @@ export function Compare({ ids }: { ids: string[] }) {
   useEffect(() => {
     Promise.all(
       ids.map(async (id) => {
-        const { run } = await request<{ run: { id: string; name: string; status: RunStatus; metrics: Metric[] } | null }>(RUN_METRICS, { id, maxPoints: POINTS_PER_RUN });
+        const { run } = await request<RunMetricsQuery, RunMetricsQueryVariables>(RUN_METRICS, { id, maxPoints: POINTS_PER_RUN });
         if (!run) throw new Error(`There is no run ${id}.`);
         const series = new MetricSeries();
         series.append(run.metrics);

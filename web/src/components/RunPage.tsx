@@ -5,7 +5,8 @@ import { useLiveSeries } from "../live";
 import { DELETE_RUN, RESUME_RUN, RUN, RUN_UPDATED, STOP_RUN } from "../queries";
 import { href } from "../router";
 import { MetricSeries, smooth } from "../series";
-import { FINISHED, RESUMABLE, STOPPABLE, type Metric, type RunDetail } from "../types";
+import type { RunQuery, RunQueryVariables, RunUpdatedSubscription, RunUpdatedSubscriptionVariables } from "../schema-types";
+import { FINISHED, RESUMABLE, STOPPABLE, type RunDetail } from "../types";
 import { Chart } from "./Chart";
 import { ChartControls, type ChartSettings } from "./ChartControls";
 import { Checkpoints } from "./Checkpoints";
@@ -25,7 +26,7 @@ export function RunPage({ id }: { id: string }) {
   useEffect(() => {
     setRun(undefined);
     setSeries(undefined);
-    request<{ run: (RunDetail & { metrics: Metric[] }) | null }>(RUN, { id, maxPoints: HISTORY_POINTS })
+    request<RunQuery, RunQueryVariables>(RUN, { id, maxPoints: HISTORY_POINTS })
       .then(({ run: found }) => {
         if (!found) return setError(`There is no run ${id}.`);
         const history = new MetricSeries();
@@ -34,7 +35,7 @@ export function RunPage({ id }: { id: string }) {
         setSeries(history);
       })
       .catch((err: Error) => setError(err.message));
-    return subscribe<{ runUpdated: RunDetail }>(RUN_UPDATED, { id }, { next: ({ runUpdated }) => setRun(runUpdated) });
+    return subscribe<RunUpdatedSubscription, RunUpdatedSubscriptionVariables>(RUN_UPDATED, { id }, { next: ({ runUpdated }) => setRun(runUpdated) });
   }, [id]);
 
   const followed = useMemo(() => (series ? [{ id, series }] : undefined), [id, series]);

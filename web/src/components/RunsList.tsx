@@ -4,12 +4,9 @@ import { eta } from "../format";
 import { useLatestProgress } from "../live";
 import { RUNS, RUNS_UPDATED } from "../queries";
 import { href } from "../router";
+import type { RunsQuery, RunsQueryVariables, RunsUpdatedSubscription } from "../schema-types";
 import { RUN_STATUSES, type RunStatus, type RunSummary } from "../types";
 import { StatusBadge } from "./StatusBadge";
-
-interface RunsPage {
-  runs: { nodes: RunSummary[]; pageInfo: { endCursor: string | null; hasNextPage: boolean } };
-}
 
 /** Every run, newest first, live: status changes and new runs arrive by runUpdated, iterations by runProgress. */
 export function RunsList() {
@@ -21,7 +18,7 @@ export function RunsList() {
 
   const load = async (after: string | null) => {
     try {
-      const { runs: page } = await request<RunsPage>(RUNS, { status: status || null, after });
+      const { runs: page } = await request<RunsQuery, RunsQueryVariables>(RUNS, { status: status || null, after });
       setRuns((current) => (after ? [...current, ...page.nodes] : page.nodes));
       setNext(page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null);
       setError(undefined);
@@ -32,7 +29,7 @@ export function RunsList() {
 
   useEffect(() => {
     void load(null);
-    return subscribe<{ runUpdated: RunSummary }>(RUNS_UPDATED, {}, {
+    return subscribe<RunsUpdatedSubscription>(RUNS_UPDATED, {}, {
       next: ({ runUpdated: run }) =>
         setRuns((current) => {
           const matches = !status || run.status === status;

@@ -2,41 +2,52 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError, request } from "../api";
 import { START_RUN, SYSTEM } from "../queries";
 import { href } from "../router";
-import type { SystemInfo } from "../types";
+import {
+  type Backend,
+  DatasetInputDefaults,
+  DatasetKindValues,
+  type StartRunInput,
+  StartRunInputDefaults,
+  type StartRunMutation,
+  type SystemQuery,
+} from "../schema-types";
 
 type FieldKind = "int" | "float" | "text";
 
+type SystemInfo = SystemQuery["system"];
+
 interface Field {
-  name: string;
+  name: Exclude<keyof StartRunInput, "dataset" | "backend">;
   label: string;
   kind: FieldKind;
-  /** The tutorial's value; empty means "the server decides" (e.g. the dataset's channels). */
-  initial: string;
   help: string;
 }
 
-/** StartRunInput's number and text fields, with the PyTorch tutorial's defaults. */
+/** StartRunInput's number and text fields; each starts at the schema's default (the PyTorch tutorial's). */
 const FIELDS: Field[] = [
-  { name: "name", label: "Name", kind: "text", initial: "", help: "optional; a name is made up when empty" },
-  { name: "imageSize", label: "Image size", kind: "int", initial: "64", help: "4 * 2^k pixels, at least 16" },
-  { name: "channels", label: "Channels (nc)", kind: "int", initial: "", help: "empty: the dataset's" },
-  { name: "nz", label: "Latent size (nz)", kind: "int", initial: "100", help: "length of G's input noise" },
-  { name: "ngf", label: "Generator width (ngf)", kind: "int", initial: "64", help: "" },
-  { name: "ndf", label: "Discriminator width (ndf)", kind: "int", initial: "64", help: "" },
-  { name: "batchSize", label: "Batch size", kind: "int", initial: "128", help: "" },
-  { name: "lr", label: "Learning rate", kind: "float", initial: "0.0002", help: "Adam, both networks" },
-  { name: "beta1", label: "Adam beta1", kind: "float", initial: "0.5", help: "" },
-  { name: "epochs", label: "Epochs", kind: "int", initial: "5", help: "passes over the data" },
-  { name: "iterations", label: "Iterations", kind: "int", initial: "", help: "instead of epochs, when given" },
-  { name: "seed", label: "Seed", kind: "int", initial: "999", help: "same seed, same run" },
-  { name: "sampleEvery", label: "Sample every", kind: "int", initial: "500", help: "iterations between fixed-noise grids" },
-  { name: "checkpointEvery", label: "Checkpoint every", kind: "int", initial: "500", help: "iterations between checkpoints" },
-  { name: "threads", label: "CPU threads", kind: "int", initial: "", help: "empty: the server's cores but one (wasm's native kernels)" },
+  { name: "name", label: "Name", kind: "text", help: "optional; a name is made up when empty" },
+  { name: "imageSize", label: "Image size", kind: "int", help: "4 * 2^k pixels, at least 16" },
+  { name: "channels", label: "Channels (nc)", kind: "int", help: "empty: the dataset's" },
+  { name: "nz", label: "Latent size (nz)", kind: "int", help: "length of G's input noise" },
+  { name: "ngf", label: "Generator width (ngf)", kind: "int", help: "" },
+  { name: "ndf", label: "Discriminator width (ndf)", kind: "int", help: "" },
+  { name: "batchSize", label: "Batch size", kind: "int", help: "" },
+  { name: "lr", label: "Learning rate", kind: "float", help: "Adam, both networks" },
+  { name: "beta1", label: "Adam beta1", kind: "float", help: "" },
+  { name: "epochs", label: "Epochs", kind: "int", help: "passes over the data" },
+  { name: "iterations", label: "Iterations", kind: "int", help: "instead of epochs, when given" },
+  { name: "seed", label: "Seed", kind: "int", help: "same seed, same run" },
+  { name: "sampleEvery", label: "Sample every", kind: "int", help: "iterations between fixed-noise grids" },
+  { name: "checkpointEvery", label: "Checkpoint every", kind: "int", help: "iterations between checkpoints" },
+  { name: "threads", label: "CPU threads", kind: "int", help: "empty: the server's cores but one (wasm's native kernels)" },
 ];
 
-const DATASET_KINDS = ["FASHION_MNIST", "MNIST", "IMAGE_FOLDER", "SYNTHETIC"];
+/** Every dataset the schema knows, in the server's order, with the synthetic one last: real images first. */
+const DATASET_KINDS = [...DatasetKindValues].sort((a, b) => Number(a === "SYNTHETIC") - Number(b === "SYNTHETIC"));
 
-const TUTORIAL = Object.fromEntries(FIELDS.map((f) => [f.name, f.initial]));
+/** A field's default in the schema; empty where it has none (the server decides, e.g. the dataset's channels). */
+const DEFAULTS: Partial<Record<Field["name"], string | number>> = StartRunInputDefaults;
+const TUTORIAL = Object.fromEntries(FIELDS.map((f) => [f.name, String(DEFAULTS[f.name] ?? "")]));
 
 /**
  * Starting points. The tutorial's 64x64 networks take seconds per iteration on a CPU;
@@ -73,15 +84,15 @@ export function StartForm() {
   const [system, setSystem] = useState<SystemInfo>();
   const [values, setValues] = useState<Record<string, string>>(TUTORIAL);
   const [dataset, setDataset] = useState({ kind: "", path: "" });
-  const [backend, setBackend] = useState("AUTO");
+  const [backend, setBackend] = useState<string>(StartRunInputDefaults.backend);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [submitting, setSubmitting] = useState(false);
 
   useEffect(() => {
-    request<{ system: SystemInfo }>(SYSTEM)
+    request<SystemQuery>(SYSTEM)
       .then(({ system: info }) => {
         setSystem(info);
-        setDataset((d) => ({ ...d, kind: d.kind || (info.datasets.includes("FASHION_MNIST") ? "FASHION_MNIST" : "SYNTHETIC") }));
+        setDataset((d) => ({ ...d, kind: d.kind || (info.datasets.includes("FASHION_MNIST") ? "FASHION_MNIST" : DatasetInputDefaults.kind) }));
       })
       .catch((err: Error) => setErrors({ form: err.message }));
   }, []);
@@ -103,7 +114,7 @@ export function StartForm() {
     if (Object.keys(fieldErrors).length > 0) return;
     setSubmitting(true);
     try {
-      const { startRun } = await request<{ startRun: { id: string } }>(START_RUN, { input });
+      const { startRun } = await request<StartRunMutation>(START_RUN, { input });
       location.hash = href.run(startRun.id);
     } catch (err) {
       setErrors(errorsByField(err));
@@ -153,7 +164,7 @@ export function StartForm() {
         <label>
           <span>Backend</span>
           <select name="backend" value={backend} onChange={(e) => setBackend(e.currentTarget.value)}>
-            <option value="AUTO">auto (the fastest available)</option>
+            <option value={"AUTO" satisfies Backend}>auto (the fastest available)</option>
             {system?.backends.map((b) => (
               <option value={b.name.toUpperCase()} disabled={!b.available} title={b.detail}>
                 {b.name}

@@ -40,6 +40,6 @@ export class Sample extends RunArtifact {
   url!: string;
 
   static from(record: SampleRecord): Sample {
-    return Object.assign(new Sample(), record, { kind: record.kind as SampleKind, url: `/files/samples/${record.id}.png` });
+    return Object.assign(new Sample(), record, { url: `/files/samples/${record.id}.png` });
   }
 }

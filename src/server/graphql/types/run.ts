@@ -118,7 +118,6 @@ export class Run {
     const nullable = <T>(v: T | null) => v ?? undefined;
     return Object.assign(new Run(), {
       ...record,
-      status: record.status as RunStatus,
       config,
       backend: nullable(record.backend),
       backendDetail: nullable(record.backendDetail),
