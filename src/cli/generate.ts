@@ -1,10 +1,7 @@
-import * as tf from "@tensorflow/tfjs-core";
 import type { Command } from "commander";
 import { useBackend } from "../engine/backends/index.js";
-import { loadCheckpoint, restoreGan } from "../engine/checkpoint.js";
 import { BACKEND_CHOICES, type BackendChoice } from "../engine/config.js";
-import { Rng } from "../engine/rng.js";
-import { writeGridPng } from "../engine/samples.js";
+import { generateFromCheckpoint } from "../engine/generate.js";
 import { integerFrom } from "./args.js";
 import type { RunAction } from "./errors.js";
 
@@ -28,15 +25,8 @@ export function addGenerateCommand(program: Command, run: RunAction): void {
     .action(
       run(async (checkpointPath: string, opts: GenerateOptions) => {
         await useBackend(opts.backend);
-        const checkpoint = await loadCheckpoint(checkpointPath);
-        const { nz, imageSize, channels } = checkpoint.config;
-        const gan = restoreGan(checkpoint);
-        const noise = tf.tensor2d(Rng.stream(opts.seed, "generate").normal(opts.count * nz), [opts.count, nz]);
-        const data = await gan.generate(noise, opts.inference);
-        noise.dispose();
-        gan.dispose();
-        await writeGridPng(opts.out, { data, count: opts.count, size: imageSize, channels });
-        process.stdout.write(`wrote ${opts.out}: ${opts.count} images from iteration ${checkpoint.iteration}\n`);
+        const { count, iteration } = await generateFromCheckpoint(checkpointPath, opts);
+        process.stdout.write(`wrote ${opts.out}: ${count} images from iteration ${iteration}\n`);
       }),
     );
 }

@@ -46,6 +46,11 @@ export function parseConfigInput(input: TrainConfigInput): { config?: TrainConfi
     return { config: parseTrainConfig(input), errors: [] };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    return { errors: err.issues.map(({ field, detail }) => new InputError(INPUT_FIELDS[field] ?? field, detail)) };
+    return { errors: configInputErrors(err) };
   }
+}
+
+/** A config's invalid settings, each under the name a client sent it by. */
+export function configInputErrors(err: ConfigError): InputError[] {
+  return err.issues.map(({ field, detail }) => new InputError(INPUT_FIELDS[field] ?? field, detail));
 }

@@ -5,7 +5,9 @@ import type { Logger } from "pino";
 import { startHttpServer } from "./app.js";
 import { isLoopback } from "./http/auth.js";
 import { createSchema } from "./graphql/schema.js";
+import { Generator } from "./runs/generator.js";
 import { RunService } from "./runs/run-service.js";
+import { SystemFacts } from "./runs/system-facts.js";
 import type { ServerSettings } from "./settings.js";
 import { migrateDatabase } from "./store/migrate.js";
 import { Store } from "./store/store.js";
@@ -29,18 +31,21 @@ export async function startService(settings: ServerSettings, logger: Logger): Pr
   await mkdir(settings.dataDir, { recursive: true });
   await migrateDatabase(settings.databaseUrl);
   const store = await Store.open(settings.databaseUrl);
+  const system = new SystemFacts(logger);
+  const generator = new Generator({ store, dataDir: settings.dataDir, limits: settings.limits, logger });
   const runs = new RunService({
     store,
     dataDir: settings.dataDir,
     dataRoots: settings.dataRoots,
     maxConcurrentRuns: settings.maxConcurrentRuns,
     limits: settings.limits,
+    system,
     logger,
   });
   await runs.recover();
   const http = await startHttpServer({
     schema: await createSchema(),
-    context: { runs, store, limits: settings.limits },
+    context: { runs, generator, system, store, limits: settings.limits },
     dataDir: settings.dataDir,
     host: settings.host,
     port: settings.port,

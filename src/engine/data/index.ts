@@ -1,4 +1,4 @@
-import { DEFAULT_FASHION_MNIST_PATH, type DatasetKind } from "../config.js";
+import { DATASET_KINDS, DEFAULT_FASHION_MNIST_PATH, type DatasetKind } from "../config.js";
 import { Rng } from "../rng.js";
 import { DatasetError, type Dataset, type DatasetSummary } from "./dataset.js";
 import { openImageFolder } from "./folder.js";
@@ -44,6 +44,25 @@ export async function openDataset(options: OpenDatasetOptions): Promise<Dataset>
 export async function inspectDataset(options: OpenDatasetOptions): Promise<DatasetSummary> {
   const { kind } = options;
   return kind === "fashion-mnist" || kind === "mnist" ? inspectIdxDataset(idxOptions({ ...options, kind })) : openDataset(options);
+}
+
+/**
+ * The kinds of dataset usable here without a path: those that open from their defaults
+ * (synthetic anywhere; fashion-mnist where its files are installed at the default path).
+ */
+export async function datasetsWithoutPath(): Promise<DatasetKind[]> {
+  const usable = await Promise.all(
+    DATASET_KINDS.map((kind) =>
+      inspectDataset({ kind, imageSize: 64, seed: 0 }).then(
+        () => true,
+        (err: unknown) => {
+          if (err instanceof DatasetError) return false;
+          throw err;
+        },
+      ),
+    ),
+  );
+  return DATASET_KINDS.filter((_, i) => usable[i]);
 }
 
 function idxOptions({ kind, path, imageSize, channels, dataRoots }: OpenDatasetOptions & { kind: IdxOptions["kind"] }): IdxOptions {

@@ -1,25 +1,7 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import type { Logger } from "pino";
-import { type InputError, InputErrors } from "../input-error.js";
-
-/**
- * Where a refusal of several fields keeps the fields after the first: a resolver raises
- * one error, and splitFieldErrors makes one error of each before the response goes out.
- */
-const MORE_FIELDS = "moreInvalidFields";
-
-/** BAD_USER_INPUT naming the refused field, or each of several. */
-export function badUserInput(err: InputError | InputErrors): GraphQLError {
-  const [first, ...more] = err instanceof InputErrors ? err.errors : [err];
-  return new GraphQLError(first!.message, {
-    extensions: {
-      code: "BAD_USER_INPUT",
-      field: first!.field,
-      ...(more.length > 0 ? { [MORE_FIELDS]: more.map(({ message, field }) => ({ message, field })) } : {}),
-    },
-  });
-}
+import { clientError, MORE_FIELDS } from "./errors.js";
 
 /** One error per refused field: an error that refuses several becomes one for each, at the same place. */
 export function splitFieldErrors(errors: readonly GraphQLFormattedError[]): GraphQLFormattedError[] {
@@ -45,14 +27,17 @@ export function splitFieldErrorsOverHttp(): ApolloServerPlugin {
 }
 
 /**
- * What a client sees of an error. Errors a resolver raises on purpose are GraphQLErrors
- * (BAD_USER_INPUT and friends); anything else thrown while executing is a bug or a
- * failing dependency (Prisma, the file system) whose message may reveal paths or SQL,
- * so the client gets "internal error" and the log gets the details. Variables of the
- * wrong type are BAD_USER_INPUT with the field named, over HTTP and WebSocket alike.
+ * What a client sees of an error, over HTTP and WebSocket alike. Errors the service
+ * raises on purpose (an InputError, a NotFoundError, ...) get their code from
+ * clientError (errors.ts), wherever they were thrown; anything else thrown while
+ * executing is a bug or a failing dependency (Prisma, the file system) whose message
+ * may reveal paths or SQL, so the client gets "internal error" and the log gets the
+ * details. Variables of the wrong type are BAD_USER_INPUT with the field named.
  */
 export function formatForClient(formatted: GraphQLFormattedError, error: unknown, logger: Logger): GraphQLFormattedError {
   const cause = unexpectedCause(error);
+  const known = cause && clientError(cause);
+  if (known) return { message: known.message, locations: formatted.locations, path: formatted.path, extensions: known.extensions };
   if (!cause) {
     const field = invalidVariableField(formatted.message);
     // Errors raised while executing (with a path) are the service's own, which repeat only

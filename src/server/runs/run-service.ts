@@ -1,22 +1,21 @@
-import { realpath, rm, stat } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import type { Logger } from "pino";
-import type { BackendStatus } from "../../engine/backends/index.js";
 import { ALL_CORES } from "../../engine/backends/threads.js";
-import { DEFAULT_FASHION_MNIST_PATH, parseTrainConfig, type TrainConfig, type TrainConfigInput } from "../../engine/config.js";
-import { DatasetError, inspectDataset } from "../../engine/data/index.js";
-import { isWithin, realRoots } from "../../engine/data/roots.js";
-import { estimateGenerationBytes, estimateTrainingBytes } from "../../engine/memory.js";
+import type { TrainConfigInput } from "../../engine/config.js";
 import type { IterationMetrics } from "../../engine/metrics.js";
 import type { Store } from "../store/store.js";
-import { type CheckpointRecord, FINISHED_STATUSES, type RunRecord, type RunStatus, type SampleRecord, trainerSampleKind } from "../store/types.js";
-import { runCli, logOutput } from "../training/cli-process.js";
+import { type CheckpointRecord, FINISHED_STATUSES, type RunRecord, type RunStatus, trainerSampleKind } from "../store/types.js";
+import { logOutput } from "../training/cli-process.js";
 import { TrainingProcess } from "../training/training-process.js";
 import type { WorkerMessage } from "../training/protocol.js";
-import { collectInputErrors, InputError, InputErrors, parseConfigInput } from "../input-error.js";
+import { InputError } from "../input-error.js";
 import type { ServiceLimits } from "../settings.js";
 import { EventHub } from "./event-hub.js";
 import { MetricsBuffer } from "./metrics-buffer.js";
+import { progressHistory } from "./progress-history.js";
+import { validateRunConfig } from "./run-validation.js";
+import type { SystemFacts } from "./system-facts.js";
 import { recordUnrecordedFiles } from "./unrecorded-files.js";
 
 export interface RunServiceOptions {
@@ -25,7 +24,9 @@ export interface RunServiceOptions {
   /** Folders dataset paths must resolve into. */
   dataRoots: string[];
   maxConcurrentRuns: number;
-  limits: Pick<ServiceLimits, "subscriberBuffer" | "memoryBudgetMb" | "maxConcurrentGenerates" | "maxQueuedRuns">;
+  limits: Pick<ServiceLimits, "subscriberBuffer" | "memoryBudgetMb" | "maxQueuedRuns">;
+  /** The backends a config may name. */
+  system: Pick<SystemFacts, "backends">;
   logger: Logger;
 }
 
@@ -54,9 +55,15 @@ export function serviceThreads(maxConcurrentRuns: number, cores = ALL_CORES): nu
   return Math.max(1, Math.floor((cores - 1) / maxConcurrentRuns));
 }
 
+/** Where a run's files go under the data folder. */
+export function runDir(dataDir: string, id: string): string {
+  return join(dataDir, "runs", id);
+}
+
 /**
- * Owns runs' lifecycles: validates and queues new runs, starts them in training
- * processes up to the concurrency limit, stores what they report and publishes it.
+ * Owns runs' lifecycles: queues new runs (validated by run-validation.ts), starts them
+ * in training processes up to the concurrency limit, stores what they report and
+ * publishes it. `generate` is generator.ts's; the backends and datasets, system-facts.ts's.
  */
 export class RunService {
   /** Iterations by run id; ended when the run finishes. */
@@ -71,10 +78,7 @@ export class RunService {
   private scheduling = Promise.resolve();
   /** Queue admissions, one at a time (see enqueue). */
   private admitting: Promise<unknown> = Promise.resolve();
-  /** generate requests rendering now. */
-  private generating = 0;
   private acceptingRuns = true;
-  private backendReport?: Promise<BackendStatus[]>;
 
   constructor(private readonly options: RunServiceOptions) {
     this.store = options.store;
@@ -98,7 +102,8 @@ export class RunService {
   async start(input: TrainConfigInput & { name?: string }): Promise<RunRecord> {
     if (!this.acceptingRuns) throw new InputError("startRun", "the server is shutting down");
     const { name, ...configInput } = input;
-    const validated = await this.validate(configInput);
+    const { dataRoots, limits, system } = this.options;
+    const validated = await validateRunConfig(configInput, { dataRoots, memoryBudgetMb: limits.memoryBudgetMb, backends: () => system.backends() });
     const config = { ...validated, threads: validated.threads ?? serviceThreads(this.options.maxConcurrentRuns) };
     const run = await this.enqueue("startRun", () => this.store.createRun({ name: name ?? `${config.dataset} ${config.imageSize}px`, config }));
     this.log.info({ runId: run.id, config }, "run queued");
@@ -163,95 +168,23 @@ export class RunService {
   }
 
   /**
-   * Renders `count` images from a checkpoint's generator in a separate process, at most
-   * MAX_CONCURRENT_GENERATES at once, each within MEMORY_BUDGET_MB.
-   */
-  async generate(checkpointId: string, count: number, seed: number): Promise<SampleRecord> {
-    if (!Number.isInteger(count) || count < 1 || count > 1024) throw new InputError("count", "must be an integer from 1 to 1024");
-    if (!Number.isInteger(seed) || seed < 0) throw new InputError("seed", "must be a non-negative integer");
-    // Counted before anything is awaited, so that requests arriving together are counted together.
-    const max = this.options.limits.maxConcurrentGenerates;
-    if (this.generating >= max) {
-      throw new InputError("generate", `${max} generate requests are already rendering, the most MAX_CONCURRENT_GENERATES allows: try again when one has finished`);
-    }
-    this.generating++;
-    try {
-      const checkpoint = await this.store.getCheckpoint(checkpointId);
-      if (!checkpoint) throw new InputError("checkpointId", `no checkpoint ${checkpointId}`);
-      this.generationWithinBudget((await this.get(checkpoint.runId)).config, count);
-      const file = join(this.runDir(checkpoint.runId), "samples", `generated_${checkpoint.iteration}_${seed}_${count}_${Date.now()}.png`);
-      await runCli(["generate", this.absolute(checkpoint.path), "--count", String(count), "--seed", String(seed), "--out", file, "--backend", "auto"], this.log);
-      const { size } = await stat(file);
-      return await this.store.addSample({
-        runId: checkpoint.runId,
-        iteration: checkpoint.iteration,
-        epoch: checkpoint.epoch,
-        kind: "GENERATED",
-        bytes: size,
-        path: relative(this.options.dataDir, file),
-        checkpointId,
-      });
-    } finally {
-      this.generating--;
-    }
-  }
-
-  /**
-   * Refuses to render more images than the memory budget allows (BatchNorm normalises
-   * over the whole batch, so they cannot be rendered in parts), saying how many fit.
-   */
-  private generationWithinBudget(config: TrainConfig, count: number): void {
-    const budget = this.options.limits.memoryBudgetMb * 2 ** 20;
-    const bytes = (n: number) => estimateGenerationBytes({ ...config, channels: config.channels ?? 3 }, n);
-    if (bytes(count) <= budget) return;
-    // The estimate grows linearly with the count.
-    const fit = Math.max(0, Math.floor((budget - bytes(0)) / (bytes(1) - bytes(0))));
-    const mib = (n: number) => `${Math.ceil(n / 2 ** 20)} MiB`;
-    throw new InputError(
-      "count",
-      `${count} images from this checkpoint need about ${mib(bytes(count))} of tensor memory, more than the server's budget of ` +
-        `${mib(budget)} (MEMORY_BUDGET_MB): ${fit > 0 ? `at most ${fit} fit` : "not even one fits"}`,
-    );
-  }
-
-  /**
    * Up to `limit` iterations after `after` that are stored or waiting to be, in order;
    * fewer only when there are no more yet.
    */
-  async storedProgress(runId: string, after: number, limit: number): Promise<IterationMetrics[]> {
-    // Pending rows first: a batch committed between the two reads then appears twice
-    // (and is deduplicated) instead of not at all.
-    const pending = this.active.get(runId)?.metrics.pending() ?? [];
-    const stored = await this.store.metricsAfter(runId, after, limit);
-    // A full page may stop short of the pending rows; they come with a later page.
-    if (stored.length === limit) return stored;
-    const byIteration = new Map<number, IterationMetrics>();
-    for (const m of [...stored, ...pending]) if (m.iteration > after) byIteration.set(m.iteration, m);
-    return [...byIteration.values()].sort((a, b) => a.iteration - b.iteration).slice(0, limit);
+  storedProgress(runId: string, after: number, limit: number): Promise<IterationMetrics[]> {
+    return progressHistory(
+      { pending: () => this.active.get(runId)?.metrics.pending() ?? [], stored: (from, take) => this.store.metricsAfter(runId, from, take) },
+      after,
+      limit,
+    );
   }
 
   activeRunIds(): string[] {
     return [...this.active.keys()];
   }
 
-  /** Which backends work here: probed once, by `dcgan backends` in its own process (see runCli). */
-  backends(): Promise<BackendStatus[]> {
-    if (!this.backendReport) {
-      this.backendReport = runCli(["backends", "--json"], this.log).then((stdout) => JSON.parse(stdout) as BackendStatus[]);
-      // A failed probe is tried again at the next request.
-      this.backendReport.catch(() => (this.backendReport = undefined));
-    }
-    return this.backendReport;
-  }
-
   get maxConcurrentRuns(): number {
     return this.options.maxConcurrentRuns;
-  }
-
-  /** Datasets usable without a path on this machine. */
-  async datasets(): Promise<TrainConfig["dataset"][]> {
-    const fashion = await stat(DEFAULT_FASHION_MNIST_PATH).then(() => true, () => false);
-    return fashion ? ["synthetic", "fashion-mnist"] : ["synthetic"];
   }
 
   /** Refuses new runs, stops running ones at an iteration boundary (INTERRUPTED) and waits for them. */
@@ -272,76 +205,6 @@ export class RunService {
     });
     await Promise.all(exits);
     await this.scheduling;
-  }
-
-  /**
-   * The config with its defaults, the dataset's channels and the data path's real path;
-   * refused with every invalid field at once. The data path and the backend are checked
-   * whatever else is wrong; the memory and the dataset, which need every other field,
-   * once those are sound.
-   */
-  private async validate(input: TrainConfigInput): Promise<TrainConfig> {
-    const { config: parsed, errors: found } = parseConfigInput(input);
-    const sound = (field: string) => !found.some((e) => e.field === field);
-    const { dataPath, backend } = input;
-    const [realPath] = await Promise.all([
-      dataPath !== undefined && sound("dataset.path") ? collectInputErrors(found, () => this.confine(dataPath)) : undefined,
-      backend !== undefined && backend !== "auto" && sound("backend")
-        ? collectInputErrors(found, async () => {
-            const status = (await this.backends()).find((b) => b.name === backend)!;
-            if (!status.available) throw new InputError("backend", `${backend} is not available here: ${status.detail}`);
-          })
-        : undefined,
-    ]);
-    InputErrors.throwIfAny(found);
-    const config: TrainConfig = { ...parsed!, ...(realPath === undefined ? {} : { dataPath: realPath }) };
-    await collectInputErrors(found, () => this.withinMemoryBudget(config));
-    const dataset = await collectInputErrors(found, async () => {
-      try {
-        return await inspectDataset({ kind: config.dataset, path: config.dataPath, imageSize: config.imageSize, channels: config.channels, seed: config.seed, dataRoots: this.options.dataRoots });
-      } catch (err) {
-        throw err instanceof DatasetError ? new InputError("dataset.path", err.message) : err;
-      }
-    });
-    InputErrors.throwIfAny(found);
-    return { ...config, channels: config.channels ?? dataset!.channels };
-  }
-
-  /**
-   * Refuses a run whose tensors would not fit the memory budget, naming the field
-   * whose default would shrink them most (with the dataset's channels unknown yet, 3).
-   */
-  private withinMemoryBudget(config: TrainConfig): void {
-    const budget = this.options.limits.memoryBudgetMb * 2 ** 20;
-    const bytes = (c: TrainConfig) => estimateTrainingBytes({ ...c, channels: c.channels ?? 3 });
-    const needed = bytes(config);
-    if (needed <= budget) return;
-    const defaults = parseTrainConfig({});
-    const fields = ["batchSize", "imageSize", "ngf", "ndf", "nz"] as const;
-    const savings = fields.map((field) => ({ field, bytes: bytes({ ...config, [field]: defaults[field] }) }));
-    const culprit = savings.reduce((best, s) => (s.bytes < best.bytes ? s : best), { field: "batchSize" as (typeof fields)[number], bytes: needed });
-    const gib = (n: number) => `${(n / 2 ** 30).toFixed(1)} GiB`;
-    throw new InputError(
-      culprit.field,
-      `this run needs about ${gib(needed)} of tensor memory, more than the server's budget of ${gib(budget)} ` +
-        "(MEMORY_BUDGET_MB): lower batchSize, imageSize, ngf or ndf",
-    );
-  }
-
-  /**
-   * The dataset path with symlinks resolved, if it lies inside a data root. Outside,
-   * the refusal is the same whether the path exists or not, so it reveals nothing.
-   */
-  private async confine(path: string): Promise<string> {
-    const refuse = () =>
-      new InputError("dataset.path", `must be inside one of the data roots (${this.options.dataRoots.join(", ")})`);
-    const lexical = resolve(path);
-    if (!isWithin(lexical, this.options.dataRoots)) throw refuse();
-    const real = await realpath(lexical).catch(() => undefined);
-    if (real === undefined) throw new InputError("dataset.path", `${path} does not exist`);
-    // Roots may themselves be symlinks: a real path is compared with their real paths.
-    if (!isWithin(real, await realRoots(this.options.dataRoots))) throw refuse();
-    return real;
   }
 
   private async get(id: string): Promise<RunRecord> {
@@ -468,7 +331,7 @@ export class RunService {
   }
 
   private runDir(id: string): string {
-    return join(this.options.dataDir, "runs", id);
+    return runDir(this.options.dataDir, id);
   }
 
   private absolute(path: string): string {

@@ -2,7 +2,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { EventEmitter } from "node:events";
 import { createInterface } from "node:readline";
 import { entryPoint } from "./entry-point.js";
-import type { ServerMessage, WorkerMessage } from "./protocol.js";
+import type { ProcessRequest, ServerMessage, WorkerMessage } from "./protocol.js";
 
 const WORKER = entryPoint("./worker");
 
@@ -14,13 +14,14 @@ export interface TrainingProcessEvents {
   exit: [error: string | undefined];
 }
 
-/** One training run in its own Node process. */
+/** One training run, or one `generate` render (see generate-process.ts), in its own Node process. */
 export class TrainingProcess extends EventEmitter<TrainingProcessEvents> {
   private readonly child: ChildProcess;
   private outcomeReported = false;
 
-  constructor(start: Extract<ServerMessage, { type: "start" }>) {
+  constructor(request: ProcessRequest) {
     super();
+    const what = request.type === "start" ? "training process" : "generate process";
     this.child = fork(WORKER.file, [], {
       execArgv: WORKER.execArgv,
       // Piped, not inherited: the server's stdout carries its JSON log lines only.
@@ -30,23 +31,23 @@ export class TrainingProcess extends EventEmitter<TrainingProcessEvents> {
       createInterface({ input: stream }).on("line", (line) => this.emit("output", line));
     }
     this.child.on("message", (message: WorkerMessage) => {
-      if (message.type === "finished" || message.type === "failed") this.outcomeReported = true;
+      if (message.type === "finished" || message.type === "generated" || message.type === "failed") this.outcomeReported = true;
       this.emit("message", message);
     });
     // A process that never started has no exit to report; other errors (a kill or a send
     // to a dead worker) are followed by its exit.
     this.child.on("error", (err) => {
-      if (this.child.pid === undefined) this.emit("exit", `training process could not start: ${err.message}`);
+      if (this.child.pid === undefined) this.emit("exit", `${what} could not start: ${err.message}`);
     });
     this.child.on("exit", (code, signal) => {
       const error = this.outcomeReported
         ? undefined
         : signal
-          ? `training process killed by ${signal}${signal === "SIGKILL" || signal === "SIGABRT" ? " (out of memory?)" : ""}`
-          : `training process exited with code ${code} before finishing`;
+          ? `${what} killed by ${signal}${signal === "SIGKILL" || signal === "SIGABRT" ? " (out of memory?)" : ""}`
+          : `${what} exited with code ${code} before finishing`;
       this.emit("exit", error);
     });
-    this.send(start);
+    this.send(request);
   }
 
   stop(): void {

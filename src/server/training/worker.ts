@@ -1,10 +1,13 @@
 /**
- * Entry point of a training process: one run, driven by the server over IPC. A
- * crash or out-of-memory here ends this process only; the server marks the run FAILED.
+ * Entry point of an engine process: one training run, or one `generate` render, driven
+ * by the server over IPC. A crash or out-of-memory here ends this process only; the
+ * server marks the run FAILED, or tells the client why nothing was rendered.
  */
+import { useBackend } from "../../engine/backends/index.js";
 import { loadCheckpoint } from "../../engine/checkpoint.js";
+import { generateFromCheckpoint } from "../../engine/generate.js";
 import { train } from "../../engine/trainer.js";
-import type { ServerMessage, WorkerMessage } from "./protocol.js";
+import type { GenerateRequest, ServerMessage, StartRequest, WorkerMessage } from "./protocol.js";
 
 const controller = new AbortController();
 
@@ -12,7 +15,7 @@ function send(message: WorkerMessage): Promise<void> {
   return new Promise((resolve, reject) => process.send!(message, (err: Error | null) => (err ? reject(err) : resolve())));
 }
 
-async function run(start: Extract<ServerMessage, { type: "start" }>): Promise<void> {
+async function run(start: StartRequest): Promise<void> {
   const resume = start.resumeFrom ? await loadCheckpoint(start.resumeFrom) : undefined;
   const result = await train(start.config, {
     outDir: start.outDir,
@@ -42,13 +45,20 @@ async function run(start: Extract<ServerMessage, { type: "start" }>): Promise<vo
   await send({ type: "finished", status: result.status, iteration: result.iteration, epoch: result.epoch });
 }
 
+async function generate({ checkpoint, count, seed, out }: GenerateRequest): Promise<void> {
+  await useBackend("auto");
+  const grid = await generateFromCheckpoint(checkpoint, { count, seed, out });
+  await send({ type: "generated", ...grid });
+}
+
 process.on("message", (message: ServerMessage) => {
   if (message.type === "stop") controller.abort();
-  else if (message.type === "start") {
-    run(message).then(
+  else {
+    (message.type === "start" ? run(message) : generate(message)).then(
       () => process.exit(0),
       async (err: unknown) => {
-        await send({ type: "failed", error: err instanceof Error ? err.message : String(err) }).catch(() => undefined);
+        const failure = err instanceof Error ? { error: err.message, errorName: err.name } : { error: String(err) };
+        await send({ type: "failed", ...failure }).catch(() => undefined);
         process.exit(1);
       },
     );

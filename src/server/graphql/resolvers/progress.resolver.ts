@@ -5,7 +5,6 @@ import { SubscriberTooSlowError } from "../../runs/event-hub.js";
 import { liveTail } from "../../runs/live-tail.js";
 import type { ProgressEvent } from "../../runs/run-service.js";
 import type { Context } from "../context.js";
-import { userInput } from "../errors.js";
 import { fairStream } from "../fair-stream.js";
 import { InputError } from "../../input-error.js";
 import { checkIds } from "../text-bounds.js";
@@ -75,12 +74,11 @@ export class ProgressResolver {
     description:
       "Every training iteration of a run (Loss_D, Loss_G, D(x), D(G(z))); `after` replays stored ones first. " +
       "A subscriber that reads too slowly gets SUBSCRIBER_TOO_SLOW and resubscribes with `after`.",
-    subscribe: ({ args, context }) =>
-      userInput(async () => {
-        // Checked before the stream starts, so the client gets BAD_USER_INPUT, not a stream error.
-        await existingRun((args as ProgressArgs).runId, context as Context);
-        return fairStream(progressStream(args as ProgressArgs, context as Context));
-      }),
+    subscribe: async ({ args, context }) => {
+      // Checked before the stream starts, so the client gets BAD_USER_INPUT, not a stream error.
+      await existingRun((args as ProgressArgs).runId, context as Context);
+      return fairStream(progressStream(args as ProgressArgs, context as Context));
+    },
   })
   runProgress(
     @Root() event: ProgressEvent,
@@ -92,12 +90,11 @@ export class ProgressResolver {
 
   @Subscription(() => Run, {
     description: "One run's current state, then its status changes, new samples and checkpoints; or every run's changes",
-    subscribe: ({ args, context }) =>
-      userInput(async () => {
-        const runId = (args as { runId?: string | null }).runId ?? undefined;
-        if (runId !== undefined) await existingRun(runId, context as Context);
-        return fairStream(runUpdates(runId, context as Context));
-      }),
+    subscribe: async ({ args, context }) => {
+      const runId = (args as { runId?: string | null }).runId ?? undefined;
+      if (runId !== undefined) await existingRun(runId, context as Context);
+      return fairStream(runUpdates(runId, context as Context));
+    },
   })
   runUpdated(@Root() run: RunRecord, @Arg("runId", () => ID, { nullable: true }) _runId?: string): Run {
     return Run.from(run);

@@ -3,7 +3,6 @@ import { InputError, InputErrors, parseConfigInput } from "../../input-error.js"
 import { defaultPageSize } from "../../settings.js";
 import type { Context } from "../context.js";
 import { RunStatus } from "../enums.js";
-import { userInput } from "../errors.js";
 import { StartRunInput } from "../inputs.js";
 import { checkIds, nameError } from "../text-bounds.js";
 import { Checkpoint, Sample } from "../types/artifacts.js";
@@ -14,10 +13,8 @@ import { Run, RunConnection } from "../types/run.js";
 export class RunResolver {
   @Query(() => Run, { nullable: true })
   async run(@Arg("id", () => ID) id: string, @Ctx() { store }: Context): Promise<Run | undefined> {
-    const record = await userInput(async () => {
-      checkIds({ id });
-      return store.getRun(id);
-    });
+    checkIds({ id });
+    const record = await store.getRun(id);
     return record ? Run.from(record) : undefined;
   }
 
@@ -30,38 +27,28 @@ export class RunResolver {
     @Arg("after", () => String, { nullable: true }) after?: string,
   ): Promise<RunConnection> {
     const first = requested ?? defaultPageSize(limits);
-    const page = await userInput(async () => {
-      checkIds({ after });
-      if (first < 1 || first > limits.maxPageSize) {
-        throw new InputError("first", `must be from 1 to ${limits.maxPageSize} (MAX_PAGE_SIZE)`);
-      }
-      return store.listRuns({ status: status ?? undefined, first, after: after ?? undefined });
-    });
+    checkIds({ after });
+    if (first < 1 || first > limits.maxPageSize) {
+      throw new InputError("first", `must be from 1 to ${limits.maxPageSize} (MAX_PAGE_SIZE)`);
+    }
+    const page = await store.listRuns({ status: status ?? undefined, first, after: after ?? undefined });
     return { nodes: page.runs.map(Run.from), pageInfo: { endCursor: page.endCursor ?? undefined, hasNextPage: page.hasNextPage } };
   }
 
   @Mutation(() => Run, { description: "Validates, stores and queues a run; it starts when a training slot is free" })
   async startRun(@Arg("input", () => StartRunInput) input: StartRunInput, @Ctx() { runs, limits }: Context): Promise<Run> {
-    return Run.from(
-      await userInput(async () => {
-        const { name, ...settings } = input.toConfig();
-        // The name is no part of the training config the service checks: it is refused
-        // here, together with whatever the config's own check finds.
-        const badName = nameError(name, limits.maxNameLength);
-        if (badName) throw new InputErrors([badName, ...parseConfigInput(settings).errors]);
-        return runs.start({ name, ...settings });
-      }),
-    );
+    const { name, ...settings } = input.toConfig();
+    // The name is no part of the training config the service checks: it is refused
+    // here, together with whatever the config's own check finds.
+    const badName = nameError(name, limits.maxNameLength);
+    if (badName) throw new InputErrors([badName, ...parseConfigInput(settings).errors]);
+    return Run.from(await runs.start({ name, ...settings }));
   }
 
   @Mutation(() => Run, { description: "Stops at the next iteration boundary with a final checkpoint and sample" })
   async stopRun(@Arg("id", () => ID) id: string, @Ctx() { runs }: Context): Promise<Run> {
-    return Run.from(
-      await userInput(async () => {
-        checkIds({ id });
-        return runs.stop(id);
-      }),
-    );
+    checkIds({ id });
+    return Run.from(await runs.stop(id));
   }
 
   @Mutation(() => Run, { description: "Continues a STOPPED, FAILED or INTERRUPTED run from its latest (or the given) checkpoint" })
@@ -70,36 +57,26 @@ export class RunResolver {
     @Ctx() { runs }: Context,
     @Arg("checkpointId", () => ID, { nullable: true }) checkpointId?: string,
   ): Promise<Run> {
-    return Run.from(
-      await userInput(async () => {
-        checkIds({ id, checkpointId });
-        return runs.resume(id, checkpointId ?? undefined);
-      }),
-    );
+    checkIds({ id, checkpointId });
+    return Run.from(await runs.resume(id, checkpointId ?? undefined));
   }
 
   @Mutation(() => Boolean, { description: "Removes a finished run with its metrics, checkpoints and samples" })
   async deleteRun(@Arg("id", () => ID) id: string, @Ctx() { runs }: Context): Promise<boolean> {
-    await userInput(async () => {
-      checkIds({ id });
-      await runs.delete(id);
-    });
+    checkIds({ id });
+    await runs.delete(id);
     return true;
   }
 
   @Mutation(() => Sample, { description: "Renders new images from a checkpoint's generator" })
   async generate(
     @Arg("checkpointId", () => ID) checkpointId: string,
-    @Ctx() { runs }: Context,
+    @Ctx() { generator }: Context,
     @Arg("count", () => Int, { defaultValue: 64 }) count: number,
     @Arg("seed", () => Int, { defaultValue: 1 }) seed: number,
   ): Promise<Sample> {
-    return Sample.from(
-      await userInput(async () => {
-        checkIds({ checkpointId });
-        return runs.generate(checkpointId, count, seed);
-      }),
-    );
+    checkIds({ checkpointId });
+    return Sample.from(await generator.generate(checkpointId, count, seed));
   }
 
   @FieldResolver(() => [IterationMetrics], {
@@ -113,13 +90,11 @@ export class RunResolver {
     @Arg("to", () => Int, { nullable: true }) to?: number,
     @Arg("maxPoints", () => Int, { nullable: true }) maxPoints?: number,
   ): Promise<IterationMetrics[]> {
-    const rows = await userInput(async () => {
-      const points = maxPoints ?? limits.maxMetricPoints;
-      if (points < 2 || points > limits.maxMetricPoints) {
-        throw new InputError("maxPoints", `must be from 2 to ${limits.maxMetricPoints} (MAX_METRIC_POINTS)`);
-      }
-      return store.metrics(run.id, { from: from ?? undefined, to: to ?? undefined, maxPoints: points });
-    });
+    const points = maxPoints ?? limits.maxMetricPoints;
+    if (points < 2 || points > limits.maxMetricPoints) {
+      throw new InputError("maxPoints", `must be from 2 to ${limits.maxMetricPoints} (MAX_METRIC_POINTS)`);
+    }
+    const rows = await store.metrics(run.id, { from: from ?? undefined, to: to ?? undefined, maxPoints: points });
     return rows.map((m) => IterationMetrics.from({ ...m, runId: run.id }));
   }
 

@@ -9,12 +9,12 @@ const { version } = createRequire(import.meta.url)("../../../../package.json") a
 @Resolver()
 export class SystemResolver {
   @Query(() => SystemInfo, { description: "Version, backends, and what is running and queued" })
-  async system(@Ctx() { runs, store }: Context): Promise<SystemInfo> {
+  async system(@Ctx() { runs, system, store }: Context): Promise<SystemInfo> {
     const queued = await store.queuedRuns();
     return {
       version,
-      backends: await runs.backends(),
-      datasets: (await runs.datasets()).map(datasetFromEngine),
+      backends: await system.backends(),
+      datasets: (await system.datasets()).map(datasetFromEngine),
       maxConcurrentRuns: runs.maxConcurrentRuns,
       runningRunIds: runs.activeRunIds(),
       queuedRunIds: queued.map((r) => r.id),
