@@ -1,8 +1,7 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
-import { createInterface } from "node:readline";
+import type { ChildProcess } from "node:child_process";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
+import { spawnServerProcess } from "../src/process/server-process.js";
 
 export interface ServerProcess {
   process: ChildProcess;
@@ -37,51 +36,38 @@ export function userEnv(env: Record<string, string> = {}): NodeJS.ProcessEnv {
  * line the server's is appended to (e.g. `unshare` to give it its own mounts).
  */
 export async function spawnServer(env: Record<string, string>, wrapper: string[] = []): Promise<ServerProcess> {
-  const command = [...wrapper, process.execPath, "--import", "tsx", "src/server/main.ts", "--port", "0"];
-  // Its own process group, as a terminal gives a command it runs.
-  const child = spawn(command[0]!, command.slice(1), { env: userEnv({ LOG_LEVEL: "warn", ...env }), stdio: ["ignore", "pipe", "pipe"], detached: true });
   let output = "";
   const streams = { stdout: "", stderr: "" };
-  child.stderr!.on("data", (chunk: Buffer) => {
-    output += chunk;
-    streams.stderr += chunk;
+  const stdoutListeners = new Set<(line: string) => void>();
+  const child = await spawnServerProcess({
+    command: [...wrapper, process.execPath, "--import", "tsx", "src/server/main.ts"],
+    env: userEnv({ LOG_LEVEL: "warn", ...env }),
+    detached: true,
+    onStdout: (line) => {
+      output += `${line}\n`;
+      streams.stdout += `${line}\n`;
+      for (const listener of stdoutListeners) listener(line);
+    },
+    onStderr: (line) => {
+      output += `${line}\n`;
+      streams.stderr += `${line}\n`;
+    },
   });
-  const exited = once(child, "exit");
-  for await (const line of createInterface({ input: child.stdout! })) {
-    output += `${line}\n`;
-    streams.stdout += `${line}\n`;
-    const url = /GraphiQL at (\S+)/.exec(line)?.[1];
-    if (url) {
-      child.stdout!.on("data", (chunk: Buffer) => {
-        output += chunk;
-        streams.stdout += chunk;
-      });
-      return {
-        process: child,
-        url,
-        output: () => output,
-        streams: () => streams,
-        stop: async (signal = "SIGTERM") => {
-          if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-          const [code] = await exited;
-          return code as number | null;
-        },
-        ctrlC: async () => {
-          const shuttingDown = new Promise<void>((resolve) => {
-            const seen = (chunk: Buffer) => chunk.toString().includes("shutting down") && resolve();
-            child.stdout!.on("data", seen);
-          });
-          process.kill(-child.pid!, "SIGINT");
-          // npm's copy arrives once the server has taken the first (needs LOG_LEVEL info to see it).
-          await Promise.race([shuttingDown, exited]);
-          if (child.exitCode === null) child.kill("SIGINT");
-          const [code] = await exited;
-          return code as number | null;
-        },
-      };
-    }
-  }
-  throw new Error(`server exited before printing its URL:\n${output}`);
+  return {
+    process: child.process,
+    url: child.url,
+    output: () => output,
+    streams: () => streams,
+    stop: async (signal = "SIGTERM") => (await child.stop(signal)).code,
+    ctrlC: async () => {
+      const shuttingDown = new Promise<void>((resolve) => stdoutListeners.add((line) => line.includes("shutting down") && resolve()));
+      process.kill(-child.pid, "SIGINT");
+      // npm's copy arrives once the server has taken the first (needs LOG_LEVEL info to see it).
+      await Promise.race([shuttingDown, child.exited]);
+      if (child.process.exitCode === null) child.process.kill("SIGINT");
+      return (await child.exited).code;
+    },
+  };
 }
 
 /** One GraphQL request over HTTP; errors throw. */

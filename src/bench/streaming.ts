@@ -1,16 +1,12 @@
-import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
+import { BUILT_SERVER, type ServerChild, spawnServerProcess } from "../process/server-process.js";
 import { type BenchRun, RUN_SHAPE, wallImagesPerSecond } from "./bench-run.js";
 import { cpuSeconds, rssKb } from "./process-stats.js";
 import { percentile } from "./stats.js";
-
-const SERVER = fileURLToPath(new URL("../server/main.js", import.meta.url));
 
 export interface StreamingResult {
   subscribers: number;
@@ -122,27 +118,23 @@ async function withServer<T>(
   fn: (server: { url: string; pid: number; gql<D = unknown>(query: string): Promise<D> }) => Promise<T>,
 ): Promise<T> {
   const dataDir = await mkdtemp(join(tmpdir(), "dcgan-bench-"));
-  const server = spawn(process.execPath, [SERVER, "--port", "0"], {
-    env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: "warn", MAX_CONNECTIONS_PER_ADDRESS: String(subscribers + 10) },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  let server: ServerChild | undefined;
   try {
-    let url = "";
-    for await (const line of createInterface({ input: server.stdout! })) {
-      url = /GraphiQL at (\S+)/.exec(line)?.[1] ?? "";
-      if (url) break;
-    }
-    if (!url) throw new Error("the server exited before printing its URL");
+    server = await spawnServerProcess({
+      command: [process.execPath, BUILT_SERVER],
+      env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: "warn", MAX_CONNECTIONS_PER_ADDRESS: String(subscribers + 10) },
+      onStderr: (line) => process.stderr.write(`${line}\n`),
+    });
+    const { url } = server;
     const gql = async <D>(query: string): Promise<D> => {
       const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query }) });
       const body = (await res.json()) as { data?: D; errors?: unknown };
       if (!body.data) throw new Error(`${query}: ${JSON.stringify(body.errors)}`);
       return body.data;
     };
-    return await fn({ url, pid: server.pid!, gql });
+    return await fn({ url, pid: server.pid, gql });
   } finally {
-    server.kill("SIGTERM");
-    await once(server, "exit");
+    await server?.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
 }

@@ -1,6 +1,7 @@
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
 import { totalmem } from "node:os";
 import { resolve } from "node:path";
+import { integerFrom } from "../cli/args.js";
 
 /** Bounds on what one client can ask of the server; each has a flag and an environment variable. */
 export interface ServiceLimits {
@@ -110,31 +111,23 @@ export function defaultPageSize(limits: Pick<ServiceLimits, "maxPageSize">): num
 /** The limits when no flag or variable sets them. */
 export const DEFAULT_LIMITS = Object.fromEntries(LIMITS.map((l) => [l.key, l.fallback])) as unknown as ServiceLimits;
 
-function integer(min: number) {
-  return (value: string) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`must be an integer >= ${min}`);
-    return n;
-  };
-}
-
 function commaList(value: string): string[] {
   return value.split(",").map((item) => item.trim()).filter(Boolean);
 }
 
 /** Flags win over environment variables, which win over the defaults. */
 export function readSettings(argv: string[], env: NodeJS.ProcessEnv = process.env): ServerSettings {
-  const fromEnv = (name: string, min: number, fallback: number) => (env[name] ? integer(min)(env[name]) : fallback);
+  const fromEnv = (name: string, min: number, fallback: number) => (env[name] ? integerFrom(min)(env[name]) : fallback);
   const command = new Command("dcgan-server")
     .description("GraphQL service that trains DCGANs")
     .option("--host <host>", "address to bind (HOST)", env.HOST ?? "127.0.0.1")
-    .option("--port <port>", "port, 0 for any free one (PORT)", integer(0), fromEnv("PORT", 0, 4000))
+    .option("--port <port>", "port, 0 for any free one (PORT)", integerFrom(0), fromEnv("PORT", 0, 4000))
     .option("--data-dir <dir>", "folder for the database, checkpoints and samples (DATA_DIR)", env.DATA_DIR ?? "data")
     .option("--database-url <url>", "SQLite database (DATABASE_URL; default: file:<data-dir>/dcgan.db)", env.DATABASE_URL)
     .option(
       "--max-concurrent-runs <n>",
       "runs that train at once; others wait QUEUED (MAX_CONCURRENT_RUNS)",
-      integer(1),
+      integerFrom(1),
       fromEnv("MAX_CONCURRENT_RUNS", 1, 1),
     )
     .option(
@@ -154,7 +147,7 @@ export function readSettings(argv: string[], env: NodeJS.ProcessEnv = process.en
     )
     .option("--allow-insecure", "listen on a non-loopback address without API_TOKEN (ALLOW_INSECURE=1)", env.ALLOW_INSECURE === "1");
   for (const limit of LIMITS) {
-    command.option(`--${limit.flag} <n>`, `${limit.help} (${limit.env})`, integer(1), fromEnv(limit.env, 1, limit.fallback));
+    command.option(`--${limit.flag} <n>`, `${limit.help} (${limit.env})`, integerFrom(1), fromEnv(limit.env, 1, limit.fallback));
   }
   const options = command.parse(argv, { from: "user" }).opts<
     {
