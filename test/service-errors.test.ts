@@ -7,9 +7,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseTrainConfig } from "../src/engine/config.js";
+import { ConfigError, parseTrainConfig } from "../src/engine/config.js";
 import { formatForClient } from "../src/server/graphql/client-errors.js";
 import { InputError } from "../src/server/input-error.js";
+import { GenerateError } from "../src/server/runs/generator.js";
 import { Store } from "../src/server/store/store.js";
 import { NotFoundError } from "../src/server/store/types.js";
 import { waitForStatus } from "./process-helpers.js";
@@ -35,6 +36,19 @@ describe("errors the service raises on purpose, wherever a resolver lets them th
       message: "no run abc",
       path: ["stopRun"],
       extensions: { code: "NOT_FOUND", entity: "run", id: "abc" },
+    });
+  });
+
+  it("answers a ConfigError with BAD_USER_INPUT for each field, under the names clients send them by", () => {
+    const { extensions } = asClientSees(new ConfigError("dataPath", "is needed", [{ field: "nz", detail: "must be a whole number" }]));
+    expect(extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "dataset.path", moreInvalidFields: [{ field: "nz", message: "nz: must be a whole number" }] });
+  });
+
+  it("answers a render that failed for the server's reasons with GENERATE_FAILED, in words", () => {
+    expect(asClientSees(new GenerateError("rendering failed: generate process killed by SIGKILL (out of memory?)"), ["generate"])).toEqual({
+      message: "rendering failed: generate process killed by SIGKILL (out of memory?)",
+      path: ["generate"],
+      extensions: { code: "GENERATE_FAILED" },
     });
   });
 
