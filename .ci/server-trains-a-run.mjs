@@ -1,3 +1,4 @@
+/* global process, console, fetch, setTimeout, clearTimeout */
 // Starts the built server on a free port with its own data folder, starts a small run
 // over GraphQL and waits for it to complete: the service working end to end.
 // Usage: node .ci/server-trains-a-run.mjs <data folder>
