@@ -13,17 +13,11 @@ import { ALL_CORES, setThreads } from "../engine/backends/threads.js";
 import { Gan } from "../engine/gan.js";
 import { discriminatorLayers, generatorLayers, type Layer } from "../engine/models.js";
 import { describeMachine, type Machine, machineLines, peakGflops } from "./machine.js";
-import { describeTorch, probeTorchEnvironment, referenceMissing, runTorch, type TorchProbe, type TorchRun } from "./pytorch.js";
+import { describeTorch, probeTorchEnvironment, referenceMissing, runTorch, type TorchModel, type TorchProbe, type TorchRun } from "./pytorch.js";
 import { percentile } from "./stats.js";
 
-export interface BenchConfig {
+export interface BenchConfig extends TorchModel {
   name: string;
-  imageSize: number;
-  channels: number;
-  nz: number;
-  ngf: number;
-  ndf: number;
-  batchSize: number;
 }
 
 /**
