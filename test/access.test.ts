@@ -6,7 +6,7 @@ import WebSocket from "ws";
 import { hostChecker } from "../src/server/http/hosts.js";
 import { startService } from "../src/server/service.js";
 import { DEFAULT_LIMITS, readSettings } from "../src/server/settings.js";
-import { tempDir } from "./helpers.js";
+import { tempDir, tinyRunLiteral } from "./helpers.js";
 import { spawnServer } from "./process-helpers.js";
 import { openSocket, startTestServer } from "./server-helpers.js";
 import { rawUpgrade } from "../src/stress/raw-websocket.js";
@@ -14,7 +14,7 @@ import { requestAs } from "../src/stress/transport-attacks.js";
 import { freshDatabase } from "./store-helpers.js";
 
 const TOKEN = "s3cret-token";
-const MUTATION = `mutation { startRun(input: { imageSize: 16, channels: 1, nz: 8, ngf: 4, ndf: 4, batchSize: 4, iterations: 1, backend: CPU }) { id } }`;
+const MUTATION = `mutation { startRun(input: ${tinyRunLiteral({ iterations: 1 })}) { id } }`;
 
 async function post(url: string, query: string, authorization?: string) {
   const res = await fetch(url, {

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
-import { describe, expect, it } from "vitest";
-import { BACKEND_ORDER, backendReport, BackendUnavailableError, useBackend } from "../src/engine/backends/index.js";
+import { describe, expect, it, vi } from "vitest";
+import { BACKEND_ORDER, backendReport, useBackend } from "../src/engine/backends/index.js";
 import { REQUIRE_WEBGPU } from "./helpers.js";
 
 describe("backend report", () => {
@@ -34,10 +34,20 @@ describe("backend report", () => {
   });
 
   it("rejects an unavailable backend with every reason", async () => {
-    const report = await backendReport();
-    const missing = report.find((r) => !r.available);
-    if (!missing) return expect(report.every((r) => r.available)).toBe(true);
-    await expect(useBackend(missing.name)).rejects.toThrow(BackendUnavailableError);
-    await expect(useBackend(missing.name)).rejects.toThrow(missing.detail);
+    // Made unavailable on purpose, as a missing package would: the test means the same
+    // on a machine where every backend works. A fresh copy of the module probes it.
+    const reason = "made unavailable by the test";
+    vi.resetModules();
+    vi.doMock("../src/engine/backends/tensorflow.js", () => ({ loadTensorflow: () => Promise.reject(new Error(reason)) }));
+    try {
+      const backends = await import("../src/engine/backends/index.js");
+      expect(await backends.probeBackend("tensorflow")).toMatchObject({ available: false, detail: reason });
+      const refusal = backends.useBackend("tensorflow");
+      await expect(refusal).rejects.toThrow(backends.BackendUnavailableError);
+      await expect(refusal).rejects.toThrow(`backend tensorflow is not available: tensorflow: ${reason}`);
+    } finally {
+      vi.doUnmock("../src/engine/backends/tensorflow.js");
+      vi.resetModules();
+    }
   });
 });

@@ -4,14 +4,13 @@ import { mkdir, open, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import sharp from "sharp";
 import { beforeAll, describe, expect, it } from "vitest";
-import { tempDir } from "./helpers.js";
+import { tempDir, TINY_RUN } from "./helpers.js";
 import { waitForStatus } from "./process-helpers.js";
 import { collect, startTestServer, type GraphQLErrorBody, type TestServer } from "./server-helpers.js";
 
 const LIMITS = { maxQueuedRuns: 2, maxConcurrentGenerates: 1, memoryBudgetMb: 2 };
 /** Fits the 2 MiB budget to train (about 0.5 MiB); 1024 images from it do not (about 10 MiB). */
-const TINY = { imageSize: 16, channels: 1, nz: 8, ngf: 4, ndf: 4, batchSize: 4, backend: "CPU" };
-const LONG = { ...TINY, iterations: 1_000_000, sampleEvery: 100_000, checkpointEvery: 100_000 };
+const LONG = { ...TINY_RUN, iterations: 1_000_000, sampleEvery: 100_000, checkpointEvery: 100_000 };
 
 let server: TestServer;
 beforeAll(async () => {
@@ -80,7 +79,7 @@ describe("the queue", () => {
 describe("generate", () => {
   let checkpointId = "";
   beforeAll(async () => {
-    const id = await started({ ...TINY, iterations: 1 });
+    const id = await started({ ...TINY_RUN, iterations: 1 });
     await waitForStatus(server.service.url, id, ["COMPLETED"]);
     const res = await server.gql<{ run: { checkpoints: { id: string }[] } }>(`query ($id: ID!) { run(id: $id) { checkpoints { id } } }`, { id });
     checkpointId = res.data!.run.checkpoints[0]!.id;
@@ -131,7 +130,7 @@ describe("dataset validation", () => {
     await file.close();
 
     const before = await peakRss();
-    const { error } = await startRun({ ...TINY, dataset: { kind: "MNIST", path: dir } });
+    const { error } = await startRun({ ...TINY_RUN, dataset: { kind: "MNIST", path: dir } });
     expect(error).toMatchObject({ message: expect.stringContaining("truncated: 2000000 images of 28x28"), extensions: { code: "BAD_USER_INPUT", field: "dataset.path" } });
     expect((await peakRss()) - before).toBeLessThan(200 * 2 ** 20);
   });
@@ -145,7 +144,7 @@ describe("dataset validation", () => {
     await symlink(outside, join(dir, "more"));
     const before = await runIds();
 
-    const { error } = await startRun({ ...TINY, dataset: { kind: "IMAGE_FOLDER", path: dir } });
+    const { error } = await startRun({ ...TINY_RUN, dataset: { kind: "IMAGE_FOLDER", path: dir } });
     expect(error).toMatchObject({ extensions: { code: "BAD_USER_INPUT", field: "dataset.path" } });
     expect(error!.message).toContain(`${join(dir, "more")}: leads outside the data roots`);
     expect(error!.message).not.toContain(outside);
@@ -161,7 +160,7 @@ describe("dataset validation", () => {
       await writeFile(join(dir, name), await sharp({ create: { width: 8, height: 8, channels: 3, background: "#000" } }).png().toBuffer());
     }
     const blocker = await started(LONG);
-    const waiting = await started({ ...TINY, iterations: 1, dataset: { kind: "IMAGE_FOLDER", path: dir } });
+    const waiting = await started({ ...TINY_RUN, iterations: 1, dataset: { kind: "IMAGE_FOLDER", path: dir } });
     await symlink(outside, join(dir, "more"));
     await mutate("stopRun", blocker);
     const failed = await waitForStatus<{ status: string; error: string }>(server.service.url, waiting, ["FAILED", "COMPLETED"]);

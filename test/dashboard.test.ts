@@ -1,15 +1,21 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { METRIC_COLUMNS } from "../src/engine/metrics.js";
 import { launchChromium, OUTPUT_DIR, SKIP_BROWSER } from "./browser-helpers.js";
+import { TINY_RUN, TINY_SHAPE } from "./helpers.js";
+import { waitForStatus } from "./process-helpers.js";
 import { startTestServer, type TestServer } from "./server-helpers.js";
 
 const BUILD = fileURLToPath(new URL("../dist/web/index.html", import.meta.url));
 
-/** Small enough for the pure-JS backend to run many iterations a second. */
-const TINY = { imageSize: "16", nz: "8", ngf: "4", ndf: "4", batchSize: "8", sampleEvery: "5", checkpointEvery: "20" };
+/** The tiny model with a sample every 5 iterations: the pure-JS backend runs many iterations a second. */
+const RUN = { ...TINY_RUN, batchSize: 8, sampleEvery: 5, checkpointEvery: 20 };
+/** RUN's numbers as the start form's fields take them (channels: the dataset's; the backend is a select). */
+const { channels: _channels, backend: _backend, ...FORM_NUMBERS } = RUN;
+const FORM = Object.entries(FORM_NUMBERS).map(([name, value]) => [name, String(value)] as const);
+const STILL_ACTIVE = ["QUEUED", "RUNNING"];
 
 async function pointsIn(page: Page, selector: string): Promise<number> {
   return Number(await page.locator(selector).getAttribute("data-points"));
@@ -55,18 +61,30 @@ async function decodedWidth(page: Page, selector: string): Promise<number> {
 }
 
 describe.skipIf(SKIP_BROWSER)("the dashboard, in headless Chromium against a real server", () => {
+  // Each test sets up what it needs (its own runs, a new page) and can run alone with -t.
+  /** Never gets a run: for the empty runs list and the refused form. */
+  let empty: TestServer;
   let server: TestServer;
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
-  const requests: string[] = [];
-  const problems: string[] = [];
-  let firstRun = "";
+  let requests: string[];
+  let problems: string[];
 
   beforeAll(async () => {
     if (!existsSync(BUILD)) throw new Error(`the dashboard is not built (${BUILD} is missing): run npm run build`);
+    empty = await startTestServer();
     server = await startTestServer();
     browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  beforeEach(async () => {
+    requests = [];
+    problems = [];
     context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
     context.on("request", (request) => requests.push(request.url()));
     // The page waits for training (a process to start, iterations, a run to complete): on a
@@ -79,43 +97,63 @@ describe.skipIf(SKIP_BROWSER)("the dashboard, in headless Chromium against a rea
     page.on("pageerror", (error) => problems.push(error.message));
   });
 
-  afterAll(async () => {
-    await browser?.close();
+  // Every page: no console errors, nothing fetched from another host; no run left training for the next test.
+  afterEach(async () => {
+    await context.close();
+    const { data } = await server.gql<{ runs: { nodes: { id: string; status: string }[] } }>("{ runs { nodes { id status } } }");
+    for (const { id } of data!.runs.nodes.filter((r) => STILL_ACTIVE.includes(r.status))) {
+      await server.gql(`mutation ($id: ID!) { stopRun(id: $id) { id } }`, { id });
+      await waitForStatus(server.service.url, id, ["STOPPED", "COMPLETED", "FAILED"]);
+    }
+    expect(problems).toEqual([]);
+    expect(requests.filter((url) => new URL(url).hostname !== "127.0.0.1")).toEqual([]);
   });
 
+  /** A run started over GraphQL (RUN with `fields`), once it reaches `status`. */
+  async function startRun(fields: Record<string, unknown>, status = "COMPLETED"): Promise<string> {
+    const { data, errors } = await server.gql<{ startRun: { id: string } }>(`mutation ($input: StartRunInput!) { startRun(input: $input) { id } }`, { input: { ...RUN, ...fields } });
+    if (!data) throw new Error(JSON.stringify(errors));
+    const reached = await waitForStatus<{ status: string; error: string | null }>(server.service.url, data.startRun.id, [status, "FAILED"]);
+    if (reached.status !== status) throw new Error(`run ${fields.name} ${reached.status}: ${reached.error}`);
+    return data.startRun.id;
+  }
+
+  /** The start form, with the CPU preset: a few minutes' worth of iterations, not the tutorial's 5 epochs (an hour on a CPU). */
+  async function openStartForm(origin: string): Promise<void> {
+    await page.goto(`${origin}/`);
+    await page.getByRole("link", { name: "New run" }).first().click();
+    await page.locator("select[name=backend] option[value=CPU]").waitFor({ state: "attached" });
+    await page.getByRole("button", { name: /Fast on a CPU/ }).click();
+  }
+
   it("loads from the server alone, with no console errors", async () => {
-    await page.goto(`${server.origin}/`);
+    await page.goto(`${empty.origin}/`);
     await page.getByRole("heading", { name: "Runs" }).waitFor();
     await page.getByText("No runs yet").waitFor();
     expect(requests.length).toBeGreaterThan(2); // the page, its script and its stylesheet at least
-    expect(requests.filter((url) => new URL(url).hostname !== "127.0.0.1")).toEqual([]);
-    expect(problems).toEqual([]);
   });
 
   it("shows the server's validation error beside the field, and stores nothing", async () => {
-    await page.getByRole("link", { name: "New run" }).first().click();
-    await page.locator("select[name=backend] option[value=CPU]").waitFor({ state: "attached" });
-    // The CPU preset trains a few minutes' worth of iterations, not the tutorial's 5 epochs (an hour on a CPU).
-    await page.getByRole("button", { name: /Fast on a CPU/ }).click();
+    await openStartForm(empty.origin);
     expect(Number(await page.inputValue("input[name=iterations]"))).toBeGreaterThan(0);
     expect(await page.inputValue("input[name=epochs]")).toBe("");
     await page.fill("input[name=imageSize]", "17");
     await page.getByRole("button", { name: "Start run" }).click();
     await expect.poll(() => page.locator('[data-field="imageSize"]').textContent()).toMatch(/power of two/);
     await page.screenshot({ path: `${OUTPUT_DIR}dashboard-start.png`, fullPage: true });
-    const { data } = await server.gql<{ runs: { nodes: unknown[] } }>("{ runs { nodes { id } } }");
+    const { data } = await empty.gql<{ runs: { nodes: unknown[] } }>("{ runs { nodes { id } } }");
     expect(data!.runs.nodes).toEqual([]);
   });
 
   it("starts a run from the form, and its loss chart gains points live", async () => {
+    await openStartForm(server.origin);
     await page.selectOption("select[name='dataset.kind']", "SYNTHETIC");
     await page.selectOption("select[name=backend]", "CPU");
-    await page.fill("input[name=name]", "first");
-    for (const [name, value] of Object.entries(TINY)) await page.fill(`input[name=${name}]`, value);
+    await page.fill("input[name=name]", "from the form");
+    for (const [name, value] of FORM) await page.fill(`input[name=${name}]`, value);
     await page.fill("input[name=iterations]", "1000000");
     await page.getByRole("button", { name: "Start run" }).click();
     await page.waitForURL(/#\/runs\/.+/);
-    firstRun = decodeURIComponent(page.url().split("/").pop()!);
     await page.locator('[data-status="RUNNING"]').waitFor();
     await waitForPoints(page, "#loss-chart .chart", 0);
     const before = await pointsIn(page, "#loss-chart .chart");
@@ -128,55 +166,62 @@ describe.skipIf(SKIP_BROWSER)("the dashboard, in headless Chromium against a rea
   });
 
   it("writes the configuration's enum values as the rest of the page does", async () => {
+    const id = await startRun({ name: "enums", iterations: 2 });
+    await page.goto(`${server.origin}/#/runs/${id}`);
+    await page.locator("table.config td").first().waitFor();
     const keys = await page.locator("table.config th").allTextContents();
     const values = await page.locator("table.config td").allTextContents();
     expect(Object.fromEntries(keys.map((key, i) => [key, values[i]]))).toMatchObject({ backend: "cpu", dataset: "synthetic" });
   });
 
   it("shows the fixed-noise grid as a real PNG in the sample timeline", async () => {
+    const id = await startRun({ name: "samples", iterations: 10 });
+    await page.goto(`${server.origin}/#/runs/${id}`);
     const fake = page.locator("#fake-grid");
     await fake.waitFor();
     expect(await fake.getAttribute("src")).toMatch(/^\/files\/samples\/.+\.png$/);
     // make_grid's layout: 8 images of 16 pixels a row, 2 pixels around each.
-    expect(await decodedWidth(page, "#fake-grid")).toBe(8 * (16 + 2) + 2);
+    expect(await decodedWidth(page, "#fake-grid")).toBe(8 * (TINY_SHAPE.imageSize + 2) + 2);
     await page.screenshot({ path: `${OUTPUT_DIR}dashboard-run.png`, fullPage: true });
   });
 
   it("stops the run from its Stop button, and generates images from a checkpoint", async () => {
+    const id = await startRun({ name: "to stop", iterations: 1_000_000 }, "RUNNING");
+    await page.goto(`${server.origin}/#/runs/${id}`);
+    // Some iterations first: a run stopped before its first one has no checkpoint.
+    await waitForPoints(page, "#loss-chart .chart", 0);
     await page.locator("#stop-run").click();
     await page.locator('.toolbar [data-status="STOPPED"]').waitFor();
     expect(await page.locator("#stop-run").isDisabled()).toBe(true);
     expect(await page.locator("#resume-run").isEnabled()).toBe(true);
     await page.getByRole("button", { name: "generate" }).first().click();
-    expect(await decodedWidth(page, "#generated-grid")).toBe(8 * (16 + 2) + 2);
+    expect(await decodedWidth(page, "#generated-grid")).toBe(8 * (TINY_SHAPE.imageSize + 2) + 2);
   });
 
   it("exports the run's metrics as CSV", async () => {
-    const response = await fetch(`${server.origin}/files/metrics/${firstRun}.csv`);
+    const id = await startRun({ name: "csv", iterations: 12 });
+    const response = await fetch(`${server.origin}/files/metrics/${id}.csv`);
     expect(response.headers.get("content-type")).toMatch(/^text\/csv/);
     const [header, ...rows] = (await response.text()).trim().split("\n");
     expect(header).toBe(METRIC_COLUMNS.join(","));
-    const { data } = await server.gql<{ run: { iteration: number } }>(`{ run(id: "${firstRun}") { iteration } }`);
-    expect(rows).toHaveLength(data!.run.iteration);
+    expect(rows).toHaveLength(12);
     expect(rows[0]!.split(",")[0]).toBe("1");
   });
 
   it("overlays two runs' losses in the compare view, picked in the runs list", async () => {
-    const { data } = await server.gql<{ startRun: { id: string } }>(
-      `mutation { startRun(input: { name: "second", imageSize: 16, nz: 8, ngf: 4, ndf: 4, batchSize: 8, iterations: 30, seed: 7, backend: CPU }) { id } }`,
-    );
+    const first = await startRun({ name: "compared first", iterations: 30 });
+    const second = await startRun({ name: "compared second", iterations: 30, seed: 7 });
     await page.goto(`${server.origin}/#/`);
-    const secondRow = page.locator(`tr[data-run-id="${data!.startRun.id}"]`);
-    await secondRow.locator('[data-status="COMPLETED"]').waitFor();
-    await page.getByLabel("select first").check();
-    await page.getByLabel("select second").check();
+    for (const id of [first, second]) await page.locator(`tr[data-run-id="${id}"] [data-status="COMPLETED"]`).waitFor();
+    await page.getByLabel("select compared first").check();
+    await page.getByLabel("select compared second").check();
     await page.locator("#compare-selected").click();
     await page.waitForURL(/#\/compare\//);
     const chart = page.locator("#compare-charts .chart");
     await chart.waitFor();
     expect(await chart.getAttribute("data-series")).toBe("4");
     expect(Number(await chart.getAttribute("data-points"))).toBeGreaterThanOrEqual(30);
-    expect(await page.locator(".legend li").allTextContents()).toEqual([expect.stringMatching(/^ ?first/), expect.stringMatching(/^ ?second/)]);
+    expect(await page.locator(".legend li").allTextContents()).toEqual([expect.stringMatching(/^ ?compared first/), expect.stringMatching(/^ ?compared second/)]);
     // Loss_D solid and Loss_G dashed, each with its own legend line.
     expect(await legendStrokes(page, "#compare-charts")).toEqual(["solid", "solid", "dashed", "dashed"]);
     expectNumbers(await legendValues(page, "#compare-charts"));
@@ -184,17 +229,15 @@ describe.skipIf(SKIP_BROWSER)("the dashboard, in headless Chromium against a rea
   });
 
   it("deletes a finished run from its page, after asking", async () => {
-    const { data } = await server.gql<{ runs: { nodes: { id: string; name: string }[] } }>("{ runs { nodes { id name } } }");
-    const second = data!.runs.nodes.find((r) => r.name === "second")!;
-    await page.goto(`${server.origin}/#/runs/${second.id}`);
+    await startRun({ name: "kept", iterations: 2 });
+    const doomed = await startRun({ name: "deleted", iterations: 2 });
+    await page.goto(`${server.origin}/#/runs/${doomed}`);
     page.once("dialog", (dialog) => void dialog.accept());
     await page.locator("#delete-run").click();
     await page.waitForURL(/#\/$/);
-    await page.getByRole("link", { name: "first" }).waitFor();
-    expect(await page.locator(`tr[data-run-id="${second.id}"]`).count()).toBe(0);
-    const after = await server.gql<{ run: unknown }>(`{ run(id: "${second.id}") { id } }`);
+    await page.getByRole("link", { name: "kept" }).waitFor();
+    expect(await page.locator(`tr[data-run-id="${doomed}"]`).count()).toBe(0);
+    const after = await server.gql<{ run: unknown }>(`{ run(id: "${doomed}") { id } }`);
     expect(after.data!.run).toBeNull();
-    expect(problems).toEqual([]);
-    expect(requests.filter((url) => new URL(url).hostname !== "127.0.0.1")).toEqual([]);
   });
 });

@@ -8,12 +8,12 @@ import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadCheckpoint } from "../src/engine/checkpoint.js";
-import { tempDir } from "./helpers.js";
-import { gql, progress, type ServerProcess, spawnServer, waitForStatus } from "./process-helpers.js";
+import { tempDir, TINY_RUN } from "./helpers.js";
+import { gqlData, progress, type ServerProcess, spawnServer, waitForStatus } from "./process-helpers.js";
 import { startTestServer } from "./server-helpers.js";
 import { freshDatabase } from "./store-helpers.js";
 
-const TINY = { imageSize: 16, channels: 1, nz: 8, ngf: 4, ndf: 4, batchSize: 4, backend: "CPU", sampleEvery: 100_000 };
+const TINY = { ...TINY_RUN, sampleEvery: 100_000 };
 const START = `mutation ($input: StartRunInput!) { startRun(input: $input) { id } }`;
 
 interface Run {
@@ -71,7 +71,7 @@ async function serverOnTmpfs(mountOptions: string): Promise<ServerProcess> {
 }
 
 async function startRun(server: ServerProcess, input: Record<string, unknown>): Promise<string> {
-  return (await gql<{ startRun: { id: string } }>(server.url, START, { input })).startRun.id;
+  return (await gqlData<{ startRun: { id: string } }>(server.url, START, { input })).startRun.id;
 }
 
 describe("file system faults", () => {
@@ -85,7 +85,7 @@ describe("file system faults", () => {
       const failed = await waitForStatus<Run>(server.url, runId, ["FAILED", "COMPLETED"]);
       expect(failed.error).toMatch(/^cannot write \/.+: the disk is full \(no space left on device\)$/);
 
-      const { run } = await gql<{ run: Run }>(server.url, RUN, { id: runId });
+      const { run } = await gqlData<{ run: Run }>(server.url, RUN, { id: runId });
       expect(run.checkpoints.length).toBeGreaterThan(1);
       const downloads = await tempDir();
       for (const checkpoint of run.checkpoints) {
@@ -94,8 +94,8 @@ describe("file system faults", () => {
         expect((await loadCheckpoint(file)).iteration).toBe(checkpoint.iteration);
       }
 
-      await gql(server.url, `mutation { deleteRun(id: "${filler}") }`);
-      await gql(server.url, `mutation { resumeRun(id: "${runId}") { id } }`);
+      await gqlData(server.url, `mutation { deleteRun(id: "${filler}") }`);
+      await gqlData(server.url, `mutation { resumeRun(id: "${runId}") { id } }`);
       const latest = run.checkpoints.at(-1)!.iteration;
       expect(await progress(server.url, runId, latest, 2)).toEqual([latest + 1, latest + 2]);
     } finally {

@@ -8,6 +8,8 @@ import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { Store } from "../src/server/store/store.js";
+import { TINY_RUN } from "./helpers.js";
+import { waitForStatus } from "./process-helpers.js";
 import { startTestServer, type TestServer } from "./server-helpers.js";
 
 /** Fixed, so a failure reproduces; the cases differ only when someone changes it. */
@@ -18,7 +20,7 @@ const SOURCE_ROOT = fileURLToPath(new URL("..", import.meta.url));
 const ANSWER_TIMEOUT_MS = 10_000;
 
 /** The tiny run every case may name, as GraphQL input fields and as JSON. */
-const TINY_JSON = { imageSize: 16, channels: 1, nz: 8, ngf: 4, ndf: 4, batchSize: 4, iterations: 2, backend: "CPU" };
+const TINY_JSON = { ...TINY_RUN, iterations: 2 };
 const TINY_FIELDS = Object.fromEntries(Object.entries(TINY_JSON).map(([field, value]) => [field, String(value)]));
 const INT_INPUTS = ["imageSize", "channels", "nz", "ngf", "ndf", "batchSize", "epochs", "iterations", "seed", "sampleEvery", "checkpointEvery"];
 
@@ -696,13 +698,7 @@ beforeAll(async () => {
   server = await startTestServer();
   const started = await server.gql<{ startRun: { id: string } }>(`mutation { startRun(input: ${inputLiteral({})}) { id } }`);
   const runId = started.data!.startRun.id;
-  // runUpdated starts with the run's current state, so COMPLETED cannot be missed.
-  const updates = server.ws.iterate<{ runUpdated: { status: string } }>({ query: "subscription ($id: ID) { runUpdated(runId: $id) { status } }", variables: { id: runId } });
-  for await (const update of updates) {
-    if (update.errors) throw new Error(JSON.stringify(update.errors));
-    if (update.data!.runUpdated.status === "COMPLETED") break;
-    if (update.data!.runUpdated.status === "FAILED") throw new Error("the tiny run failed");
-  }
+  if ((await waitForStatus(server.service.url, runId, ["COMPLETED", "FAILED"])).status === "FAILED") throw new Error("the tiny run failed");
   const checkpoints = await server.service.store.listCheckpoints(runId);
   ids = { runId, checkpointId: checkpoints.at(-1)!.id };
   before = await snapshot(server.service.store);

@@ -3,6 +3,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GRAPHIQL_CSP } from "../src/server/http/graphiql.js";
 import { startGraphiqlTestServer } from "./graphiql-server.js";
+import { tinyRunLiteral } from "./helpers.js";
 import { startTestServer } from "./server-helpers.js";
 import { launchChromium, OUTPUT_DIR, SKIP_BROWSER } from "./browser-helpers.js";
 import type { TestServer } from "./graphiql-server.js";
@@ -246,7 +247,7 @@ describe("GraphiQL in headless Chromium", () => {
 
     await runInGraphiql(
       page,
-      `mutation { startRun(input: { name: "graphiql", imageSize: 16, channels: 1, nz: 8, ngf: 4, ndf: 4, batchSize: 4, iterations: 30, backend: CPU }) { id } }`,
+      `mutation { startRun(input: ${tinyRunLiteral({ name: "graphiql", iterations: 30 })}) { id } }`,
       "mutation",
     );
     const started = JSON.parse(await waitForResponse(page, '"id"')) as { data: { startRun: { id: string } } };

@@ -8,6 +8,7 @@ import WebSocket from "ws";
 import { pino } from "pino";
 import { parseTrainConfig } from "../src/engine/config.js";
 import { stringifyResult } from "../src/server/graphql/stringify-result.js";
+import { tinyRunLiteral } from "./helpers.js";
 import { openSocket, startTestServer, type TestServer } from "./server-helpers.js";
 import { freshDatabase } from "./store-helpers.js";
 
@@ -144,7 +145,7 @@ describe("page sizes", () => {
     const page = await post(JSON.stringify({ query: `{ runs(first: 11) { nodes { id } } }` }));
     expect(page.body.errors?.[0]).toMatchObject({ message: expect.stringMatching(/MAX_PAGE_SIZE/), extensions: { code: "BAD_USER_INPUT", field: "first" } });
     const started = await server.gql<{ startRun: { id: string } }>(
-      `mutation { startRun(input: { imageSize: 16, channels: 1, nz: 8, ngf: 4, ndf: 4, batchSize: 4, iterations: 1, backend: CPU }) { id } }`,
+      `mutation { startRun(input: ${tinyRunLiteral({ iterations: 1 })}) { id } }`,
     );
     const points = await server.gql(`query ($id: ID!) { run(id: $id) { metrics(maxPoints: 51) { iteration } } }`, { id: started.data!.startRun.id });
     expect(points.errors?.[0]).toMatchObject({ message: expect.stringMatching(/MAX_METRIC_POINTS/), extensions: { code: "BAD_USER_INPUT", field: "maxPoints" } });

@@ -4,9 +4,10 @@
 import "reflect-metadata";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { IterationMetrics } from "../src/server/graphql/types/iteration-metrics.js";
+import { TINY_RUN } from "./helpers.js";
 import { collect, startTestServer } from "./server-helpers.js";
 
-const TINY = { imageSize: 16, channels: 1, nz: 8, ngf: 4, ndf: 4, batchSize: 4, backend: "CPU", seed: 5 };
+const TINY = { ...TINY_RUN, seed: 5 };
 const PROGRESS = `subscription ($runId: ID!, $after: Int) { runProgress(runId: $runId, after: $after) { iteration lossD lossG timestamp } }`;
 const VIEWERS = 10;
 

@@ -15,7 +15,7 @@ import {
   updateRunningStats,
 } from "../src/engine/models.js";
 import { Rng } from "../src/engine/rng.js";
-import { onBackend } from "./helpers.js";
+import { onBackend, TINY_SHAPE } from "./helpers.js";
 
 beforeAll(() => onBackend("cpu"));
 
@@ -163,10 +163,9 @@ describe("BatchNorm, loss and optimizer semantics", () => {
 });
 
 describe("one iteration", () => {
-  const tiny = { imageSize: 16, channels: 1, nz: 8, ngf: 4, ndf: 4 };
 
   it("reports Loss_D = errD_real + errD_fake and probabilities in (0, 1)", async () => {
-    const gan = Gan.create(tiny, { lr: 0.0002, beta1: 0.5 }, 3);
+    const gan = Gan.create(TINY_SHAPE, { lr: 0.0002, beta1: 0.5 }, 3);
     const m = await gan.step(tf.randomUniform([4, 16, 16, 1], -1, 1), tf.randomNormal([4, 8]));
     expect(m.lossD).toBeCloseTo(m.errDReal + m.errDFake, 6);
     for (const p of [m.dX, m.dGz1, m.dGz2]) expect(p > 0 && p < 1).toBe(true);
@@ -175,7 +174,7 @@ describe("one iteration", () => {
 
   it("runs G forward once and D forward three times, as PyTorch does", async () => {
     // ndf differs from ngf so that D's first filter [4, 4, 1, ndf] has a shape of its own.
-    const gan = Gan.create({ ...tiny, ndf: 6 }, { lr: 0.0002, beta1: 0.5 }, 3);
+    const gan = Gan.create({ ...TINY_SHAPE, ndf: 6 }, { lr: 0.0002, beta1: 0.5 }, 3);
     const real = tf.randomUniform([4, 16, 16, 1], -1, 1) as tf.Tensor4D;
     const noise = tf.randomNormal([4, 8]) as tf.Tensor2D;
     const profile = await tf.profile(async () => {
@@ -196,7 +195,7 @@ describe("one iteration", () => {
   });
 
   it("leaks no tensors: the count after iteration 2 equals the count after iteration 50", async () => {
-    const gan = Gan.create(tiny, { lr: 0.0002, beta1: 0.5 }, 3);
+    const gan = Gan.create(TINY_SHAPE, { lr: 0.0002, beta1: 0.5 }, 3);
     const counts: number[] = [];
     for (let i = 1; i <= 50; i++) {
       const real = tf.randomUniform([4, 16, 16, 1], -1, 1) as tf.Tensor4D;
@@ -210,7 +209,7 @@ describe("one iteration", () => {
   });
 
   it("renders grids without touching the running statistics unless asked for inference mode", async () => {
-    const gan = Gan.create(tiny, { lr: 0.0002, beta1: 0.5 }, 3);
+    const gan = Gan.create(TINY_SHAPE, { lr: 0.0002, beta1: 0.5 }, 3);
     await gan.step(tf.randomUniform([4, 16, 16, 1], -1, 1), tf.randomNormal([4, 8]));
     const before = await gan.G.values();
     const noise = tf.randomNormal([6, 8]) as tf.Tensor2D;

@@ -2,6 +2,7 @@ import type { ChildProcess } from "node:child_process";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 import { spawnServerProcess } from "../src/process/server-process.js";
+import type { GraphQLErrorBody } from "./server-helpers.js";
 
 export interface ServerProcess {
   process: ChildProcess;
@@ -70,12 +71,22 @@ export async function spawnServer(env: Record<string, string>, wrapper: string[]
   };
 }
 
-/** One GraphQL request over HTTP; errors throw. */
-export async function gql<T>(url: string, query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}): Promise<T> {
+export interface GraphQLResponse<T> {
+  data?: T;
+  errors?: GraphQLErrorBody[];
+}
+
+/** One GraphQL request over HTTP: the whole response, errors included (they do not throw). TestServer.gql is this. */
+export async function postGraphQL<T>(url: string, query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}): Promise<GraphQLResponse<T>> {
   const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ query, variables }) });
-  const body = (await res.json()) as { data: T; errors?: unknown };
+  return (await res.json()) as GraphQLResponse<T>;
+}
+
+/** One GraphQL request over HTTP, for its data: GraphQL errors throw. */
+export async function gqlData<T>(url: string, query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}): Promise<T> {
+  const body = await postGraphQL<T>(url, query, variables, headers);
   if (body.errors) throw new Error(JSON.stringify(body.errors));
-  return body.data;
+  return body.data as T;
 }
 
 /** Iterations of the run from `after` on, until `enough` of them arrived. */
@@ -92,7 +103,11 @@ export async function progress(url: string, runId: string, after: number, enough
   return seen;
 }
 
-/** Waits (on runUpdated events, not by polling) until the run reaches one of `statuses`. */
+/**
+ * Waits (on runUpdated events, not by polling) until the run reaches one of `statuses`:
+ * the subscription starts with the run's current state, so a status already reached is
+ * not missed. Works with a spawned server and a TestServer (its service.url) alike.
+ */
 export function waitForStatus<T extends { status: string }>(url: string, runId: string, statuses: string[], fields = "status error"): Promise<T> {
   return updatesUntil<T>(url, runId, fields, (run) => statuses.includes(run.status), statuses.join("/"));
 }
@@ -102,6 +117,7 @@ export async function updatesUntil<T>(url: string, runId: string, fields: string
   const client = createClient({ url: url.replace(/^http/, "ws"), webSocketImpl: WebSocket });
   try {
     for await (const r of client.iterate<{ runUpdated: T }>({ query: `subscription { runUpdated(runId: "${runId}") { ${fields} } }` })) {
+      if (r.errors) throw new Error(JSON.stringify(r.errors));
       if (until(r.data!.runUpdated)) return r.data!.runUpdated;
     }
     throw new Error(`run ${runId} updates ended before reaching ${what}`);

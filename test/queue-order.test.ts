@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { TINY_RUN } from "./helpers.js";
 import { progress, waitForStatus } from "./process-helpers.js";
 import { startTestServer } from "./server-helpers.js";
 
-const TINY = { imageSize: 16, channels: 1, nz: 8, ngf: 4, ndf: 4, batchSize: 4, backend: "CPU", sampleEvery: 100_000, iterations: 100_000 };
+const TINY = { ...TINY_RUN, sampleEvery: 100_000, iterations: 100_000 };
 const START = `mutation ($input: StartRunInput!) { startRun(input: $input) { id } }`;
 
 describe("the queue", () => {

@@ -3,11 +3,11 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadCheckpoint } from "../src/engine/checkpoint.js";
-import { tempDir } from "./helpers.js";
-import { gql, progress, type ServerProcess, spawnServer, updatesUntil } from "./process-helpers.js";
+import { tempDir, tinyRunLiteral } from "./helpers.js";
+import { gqlData, progress, type ServerProcess, spawnServer, updatesUntil } from "./process-helpers.js";
 import { freshDatabase } from "./store-helpers.js";
 
-const RUN = `mutation { startRun(input: { imageSize: 16, channels: 1, nz: 8, ngf: 4, ndf: 4, batchSize: 4, iterations: 100000, checkpointEvery: 3, sampleEvery: 1000, backend: CPU }) { id } }`;
+const RUN = `mutation { startRun(input: ${tinyRunLiteral({ iterations: 100000, checkpointEvery: 3, sampleEvery: 1000 })}) { id } }`;
 
 interface RunState {
   run: { status: string; iteration: number; error: string | null; checkpoints: { iteration: number }[]; metrics: { iteration: number }[] };
@@ -23,17 +23,17 @@ describe("server restarts", () => {
     const dataDir = await tempDir();
     const db = await freshDatabase();
     const first = await spawnServer({ DATA_DIR: dataDir, DATABASE_URL: db, LOG_LEVEL: "info" });
-    const { startRun } = await gql<{ startRun: { id: string } }>(first.url, RUN);
+    const { startRun } = await gqlData<{ startRun: { id: string } }>(first.url, RUN);
     await progress(first.url, startRun.id, 0, 4);
     expect(await stop(first)).toBe(0);
 
     const second = await spawnServer({ DATA_DIR: dataDir, DATABASE_URL: db });
     try {
-      const { run } = await gql<RunState>(second.url, STATE(startRun.id));
+      const { run } = await gqlData<RunState>(second.url, STATE(startRun.id));
       expect(run).toMatchObject({ status: "INTERRUPTED", error: null });
       expect(run.checkpoints.at(-1)!.iteration).toBe(run.iteration);
       expect(run.metrics.map((m) => m.iteration)).toEqual(Array.from({ length: run.iteration }, (_, i) => i + 1));
-      await gql(second.url, `mutation { resumeRun(id: "${startRun.id}") { id } }`);
+      await gqlData(second.url, `mutation { resumeRun(id: "${startRun.id}") { id } }`);
       expect(await progress(second.url, startRun.id, run.iteration, 2)).toEqual([run.iteration + 1, run.iteration + 2]);
     } finally {
       await second.stop();
@@ -44,20 +44,20 @@ describe("server restarts", () => {
     const dataDir = await tempDir();
     const db = await freshDatabase();
     const first = await spawnServer({ DATA_DIR: dataDir, DATABASE_URL: db });
-    const { startRun } = await gql<{ startRun: { id: string } }>(first.url, RUN);
+    const { startRun } = await gqlData<{ startRun: { id: string } }>(first.url, RUN);
     await progress(first.url, startRun.id, 0, 8);
     await first.stop("SIGKILL");
 
     const second = await spawnServer({ DATA_DIR: dataDir, DATABASE_URL: db });
     try {
-      const { run } = await gql<RunState>(second.url, STATE(startRun.id));
+      const { run } = await gqlData<RunState>(second.url, STATE(startRun.id));
       expect(run.status).toBe("INTERRUPTED");
       expect(run.error).toMatch(/server stopped/);
       const stored = run.metrics.map((m) => m.iteration);
       expect(stored).toEqual(Array.from({ length: stored.length }, (_, i) => i + 1)); // a prefix, no holes
       const latest = run.checkpoints.at(-1)!.iteration;
       expect(latest % 3).toBe(0);
-      await gql(second.url, `mutation { resumeRun(id: "${startRun.id}") { id } }`);
+      await gqlData(second.url, `mutation { resumeRun(id: "${startRun.id}") { id } }`);
       // Training restarts at the checkpoint; iterations after it replace any stored beyond it.
       const resumed = await progress(second.url, startRun.id, latest, 2);
       expect(resumed).toEqual([latest + 1, latest + 2]);
@@ -70,7 +70,7 @@ describe("server restarts", () => {
     const dataDir = await tempDir();
     const db = await freshDatabase();
     const first = await spawnServer({ DATA_DIR: dataDir, DATABASE_URL: db });
-    const { startRun } = await gql<{ startRun: { id: string } }>(first.url, RUN_WITH_SAMPLES);
+    const { startRun } = await gqlData<{ startRun: { id: string } }>(first.url, RUN_WITH_SAMPLES);
     await updatesUntil(first.url, startRun.id, "checkpoints { iteration }", (run: { checkpoints: unknown[] }) => run.checkpoints.length >= 2);
     await first.stop("SIGKILL");
     // As if the server had died after each file's rename and before its row.
@@ -86,7 +86,7 @@ describe("server restarts", () => {
 
     const second = await spawnServer({ DATA_DIR: dataDir, DATABASE_URL: db });
     try {
-      const { run } = await gql<{ run: RecoveredRun }>(second.url, RECOVERED(startRun.id));
+      const { run } = await gqlData<{ run: RecoveredRun }>(second.url, RECOVERED(startRun.id));
       expect(run.status).toBe("INTERRUPTED");
       // Every checkpoint on disk, with the progress its header holds.
       const expected = await Promise.all(checkpointFiles.map((name) => loadCheckpoint(join(runDir, "checkpoints", name))));
@@ -98,7 +98,7 @@ describe("server restarts", () => {
       expect(png.headers.get("content-type")).toBe("image/png");
 
       const latest = run.checkpoints.at(-1)!.iteration;
-      await gql(second.url, `mutation { resumeRun(id: "${startRun.id}") { id } }`);
+      await gqlData(second.url, `mutation { resumeRun(id: "${startRun.id}") { id } }`);
       expect(await progress(second.url, startRun.id, latest, 2)).toEqual([latest + 1, latest + 2]);
     } finally {
       await second.stop();

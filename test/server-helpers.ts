@@ -5,6 +5,7 @@ import WebSocket from "ws";
 import { startService, type Service } from "../src/server/service.js";
 import { DEFAULT_LIMITS, type ServerSettings, type ServiceLimits } from "../src/server/settings.js";
 import { tempDir } from "./helpers.js";
+import { type GraphQLResponse, postGraphQL } from "./process-helpers.js";
 import { freshDatabase } from "./store-helpers.js";
 
 export interface TestServer {
@@ -12,7 +13,8 @@ export interface TestServer {
   dataDir: string;
   /** http://127.0.0.1:PORT */
   origin: string;
-  gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<{ data?: T; errors?: GraphQLErrorBody[] }>;
+  /** The whole response: GraphQL errors are in it, they do not throw (gqlData in process-helpers.ts throws them). */
+  gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
   ws: Client;
 }
 
@@ -56,14 +58,7 @@ export async function startTestServer(
     dataDir,
     origin,
     ws,
-    gql: async (query, variables) => {
-      const res = await fetch(service.url, {
-        method: "POST",
-        headers: { "content-type": "application/json", ...(settings.apiToken ? { authorization: `Bearer ${settings.apiToken}` } : {}) },
-        body: JSON.stringify({ query, variables }),
-      });
-      return (await res.json()) as never;
-    },
+    gql: <T,>(query: string, variables?: Record<string, unknown>) => postGraphQL<T>(service.url, query, variables, settings.apiToken ? { authorization: `Bearer ${settings.apiToken}` } : {}),
   };
 }
 

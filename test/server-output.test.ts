@@ -1,18 +1,18 @@
 import { describe, expect, it } from "vitest";
-import { REQUIRE_WEBGPU, tempDir } from "./helpers.js";
-import { gql, spawnServer, waitForStatus } from "./process-helpers.js";
+import { REQUIRE_WEBGPU, tempDir, tinyRunLiteral } from "./helpers.js";
+import { gqlData, spawnServer, waitForStatus } from "./process-helpers.js";
 import { freshDatabase } from "./store-helpers.js";
 
-const RUN = `mutation { startRun(input: { imageSize: 16, channels: 1, nz: 8, ngf: 4, ndf: 4, batchSize: 4, iterations: 2, backend: AUTO }) { id } }`;
+const RUN = `mutation { startRun(input: ${tinyRunLiteral({ iterations: 2, backend: "AUTO" })}) { id } }`;
 
 describe("the server's output", () => {
   it("is its banner and JSON log lines only: what backends print, in the server or a run, becomes structured log entries", async () => {
     const server = await spawnServer({ DATA_DIR: await tempDir(), DATABASE_URL: await freshDatabase(), LOG_LEVEL: "info" });
     let webgpu: { available: boolean } | undefined;
     try {
-      const { system } = await gql<{ system: { backends: { name: string; available: boolean }[] } }>(server.url, `{ system { backends { name available } } }`);
+      const { system } = await gqlData<{ system: { backends: { name: string; available: boolean }[] } }>(server.url, `{ system { backends { name available } } }`);
       webgpu = system.backends.find((b) => b.name.toLowerCase() === "webgpu");
-      const { startRun } = await gql<{ startRun: { id: string } }>(server.url, RUN);
+      const { startRun } = await gqlData<{ startRun: { id: string } }>(server.url, RUN);
       expect((await waitForStatus(server.url, startRun.id, ["COMPLETED", "FAILED"])).status).toBe("COMPLETED");
     } finally {
       expect(await server.stop()).toBe(0);

@@ -6,10 +6,12 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { TRAIN_DEFAULTS } from "../src/engine/config.js";
 import { schemaSdl } from "../src/server/graphql/emit-schema.js";
 import { serviceThreads } from "../src/server/runs/run-service.js";
+import { TINY_RUN } from "./helpers.js";
+import { waitForStatus as waitForRunStatus } from "./process-helpers.js";
 import { collect, startTestServer, type TestServer } from "./server-helpers.js";
 
 /** A model small enough to train on the cpu backend in milliseconds per iteration. */
-const TINY = { imageSize: 16, channels: 1, nz: 8, ngf: 4, ndf: 4, batchSize: 4, backend: "CPU", seed: 5 };
+const TINY = { ...TINY_RUN, seed: 5 };
 
 const RUN_FIELDS = "id status iteration epoch error backend config { imageSize channels batchSize lr dataset { kind } backend }";
 const PROGRESS = `subscription ($runId: ID!, $after: Int) {
@@ -47,22 +49,9 @@ async function run(id: string) {
   return res.data!.run;
 }
 
-/** Waits (on runUpdated events, not by polling) until the run reaches one of `statuses`. */
-async function waitForStatus(id: string, statuses: string[]): Promise<RunData> {
-  const updates = server.ws.iterate<{ runUpdated: RunData }>({
-    query: `subscription ($id: ID) { runUpdated(runId: $id) { id status iteration error backend } }`,
-    variables: { id },
-  });
-  try {
-    // The subscription starts with the run's current state, then each change.
-    for (let next = await updates.next(); !next.done; next = await updates.next()) {
-      const update = next.value.data!.runUpdated;
-      if (statuses.includes(update.status)) return update;
-    }
-    throw new Error(`run ${id} updates ended before reaching ${statuses.join("/")}`);
-  } finally {
-    await updates.return?.();
-  }
+/** process-helpers' waitForStatus on this file's server, with the fields its tests read. */
+function waitForStatus(id: string, statuses: string[]): Promise<RunData> {
+  return waitForRunStatus<RunData>(server.service.url, id, statuses, "id status iteration error backend");
 }
 
 describe("a training run over GraphQL", () => {

@@ -6,6 +6,7 @@ import { connect, type NetConnectOpts, type Socket } from "node:net";
 import { on, once } from "node:events";
 import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { tinyRunLiteral } from "./helpers.js";
 import { progress, waitForStatus } from "./process-helpers.js";
 import { startTestServer } from "./server-helpers.js";
 
@@ -36,7 +37,7 @@ describe("a subscriber that reads too slowly", () => {
   it("gets SUBSCRIBER_TOO_SLOW with `after` while training goes on; resubscribing with `after` misses nothing and repeats nothing", async () => {
     const server = await startTestServer({ limits: { subscriberBuffer: BUFFER, ...WIDE_LIMITS } });
     const started = await server.gql<{ startRun: { id: string } }>(
-      `mutation { startRun(input: { imageSize: 16, channels: 1, nz: 8, ngf: 4, ndf: 4, batchSize: 4, iterations: ${ITERATIONS}, sampleEvery: 1000, checkpointEvery: 1000, backend: CPU }) { id } }`,
+      `mutation { startRun(input: ${tinyRunLiteral({ iterations: ITERATIONS, sampleEvery: 1000, checkpointEvery: 1000 })}) { id } }`,
     );
     const runId = started.data!.startRun.id;
 

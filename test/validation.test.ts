@@ -11,9 +11,10 @@ import { MAX_PATH_BYTES } from "../src/engine/config.js";
 import { MAX_ID_LENGTH } from "../src/server/graphql/text-bounds.js";
 import { DEFAULT_LIMITS } from "../src/server/settings.js";
 import { launchChromium, SKIP_BROWSER } from "./browser-helpers.js";
+import { TINY_RUN } from "./helpers.js";
 import { type GraphQLErrorBody, startTestServer, type TestServer } from "./server-helpers.js";
 
-const TINY = { imageSize: 16, channels: 1, nz: 8, ngf: 4, ndf: 4, batchSize: 4, iterations: 1, backend: "CPU" };
+const TINY = { ...TINY_RUN, iterations: 1 };
 const START = `mutation ($input: StartRunInput!) { startRun(input: $input) { id } }`;
 /** Far longer than any name, path or id should be: what issue 12 sent. */
 const HUGE = "x".repeat(1_000_000);
