@@ -1,6 +1,5 @@
 // What the store hands out: plain objects, so no Prisma type leaks past src/server/store.
 import type { TrainConfig } from "../../engine/config.js";
-import type { IterationMetrics } from "../../engine/metrics.js";
 
 /**
  * A run's statuses, the one list of them: the GraphQL enum is made from it, the stress
@@ -51,10 +50,6 @@ export interface RunPage {
   /** Pass as `after` for the next page; null when the page is empty. */
   endCursor: string | null;
   hasNextPage: boolean;
-}
-
-export interface MetricRecord extends IterationMetrics {
-  runId: string;
 }
 
 export interface MetricsRange {
