@@ -5,6 +5,7 @@
  */
 import type { TrainConfig } from "../../engine/config.js";
 import type { IterationMetrics } from "../../engine/metrics.js";
+import type { FileWritten, SampleWritten } from "../../engine/run-output.js";
 
 /** Render `count` images from the checkpoint file's generator as a grid PNG at `out`; the process then exits. */
 export interface GenerateRequest {
@@ -34,29 +35,21 @@ export type ServerMessage =
 /** The first message a process gets: what it is for. */
 export type ProcessRequest = StartRequest | GenerateRequest;
 
-export interface FileEvent {
-  path: string;
-  iteration: number;
-  epoch: number;
-  bytes: number;
-}
-
 export type WorkerMessage =
   | {
       type: "started";
       backend: string;
       backendDetail: string;
       dataset: string;
-      channels: number;
       totalIterations: number;
       batchesPerEpoch: number;
     }
   | { type: "iteration"; metrics: IterationMetrics }
-  | ({ type: "sample"; kind: "fixed-noise" | "real" } & FileEvent)
-  | ({ type: "checkpoint" } & FileEvent)
+  | ({ type: "sample" } & SampleWritten)
+  | ({ type: "checkpoint" } & FileWritten)
   | { type: "finished"; status: "completed" | "stopped"; iteration: number; epoch: number }
   /** A generate request's grid, written; `iteration` and `epoch` are its checkpoint's. */
-  | ({ type: "generated"; count: number } & FileEvent)
+  | ({ type: "generated"; count: number } & FileWritten)
   /**
    * What went wrong, in words; `errorName` is the error's class (CheckpointError,
    * OutOfMemoryError, ...), by which the server tells a client's mistake from its own.

@@ -28,7 +28,6 @@ async function run(start: StartRequest): Promise<void> {
         backend: info.backend.chosen.name,
         backendDetail: info.backend.chosen.detail + (info.threads === undefined ? "" : `; ${info.threads} thread${info.threads === 1 ? "" : "s"}`),
         dataset: info.dataset,
-        channels: info.config.channels,
         totalIterations: info.totalIterations,
         batchesPerEpoch: info.batchesPerEpoch,
       }),
