@@ -5,8 +5,14 @@ import { liveTail } from "../src/server/runs/live-tail.js";
 import { operationShape } from "../src/server/ws/operation-shape.js";
 import { sharedSubscribe } from "../src/server/ws/shared-subscribe.js";
 
-/** A schema whose `tick` subscription streams a hub's events and counts how often they are resolved. */
-function tickSchema(hub: EventHub<{ n: number }>) {
+/**
+ * A schema whose `tick` subscription streams what `subscribe` gives (a hub's events by
+ * default) and counts how often each event is resolved.
+ */
+function tickSchema(
+  hub: EventHub<{ n: number }>,
+  subscribe: (args: { after?: number }) => AsyncIterable<{ n: number }> = () => hub.subscribe("ticks"),
+) {
   const resolved: number[] = [];
   const schema = new GraphQLSchema({
     query: new GraphQLObjectType({ name: "Query", fields: { ok: { type: GraphQLInt, resolve: () => 1 } } }),
@@ -15,8 +21,8 @@ function tickSchema(hub: EventHub<{ n: number }>) {
       fields: {
         tick: {
           type: GraphQLInt,
-          args: { scale: { type: GraphQLInt } },
-          subscribe: () => hub.subscribe("ticks"),
+          args: { after: { type: GraphQLInt }, scale: { type: GraphQLInt } },
+          subscribe: (_root, args: { after?: number }) => subscribe(args),
           resolve: (event: { n: number }, { scale }: { scale?: number }) => {
             resolved.push(event.n);
             return event.n * (scale ?? 1);
@@ -63,33 +69,16 @@ describe("shared subscription execution", () => {
 
 /** A schema whose `tick(after:)` is a live tail of a hub's events over `stored`, counting how often each is resolved. */
 function tailSchema(hub: EventHub<{ n: number }>, stored: { n: number }[]) {
-  const resolved: number[] = [];
-  const schema = new GraphQLSchema({
-    query: new GraphQLObjectType({ name: "Query", fields: { ok: { type: GraphQLInt, resolve: () => 1 } } }),
-    subscription: new GraphQLObjectType({
-      name: "Subscription",
-      fields: {
-        tick: {
-          type: GraphQLInt,
-          args: { after: { type: GraphQLInt }, scale: { type: GraphQLInt } },
-          subscribe: (_root, { after }: { after?: number }) =>
-            liveTail({
-              source: hub,
-              key: "ticks",
-              after,
-              history: async (from) => stored.filter((t) => t.n > from).map((t) => ({ ...t })),
-              ended: async () => false,
-              position: (t) => t.n,
-            }),
-          resolve: (event: { n: number }, { scale }: { scale?: number }) => {
-            resolved.push(event.n);
-            return event.n * (scale ?? 1);
-          },
-        },
-      },
+  return tickSchema(hub, ({ after }) =>
+    liveTail({
+      source: hub,
+      key: "ticks",
+      after,
+      history: async (from) => stored.filter((t) => t.n > from).map((t) => ({ ...t })),
+      ended: async () => false,
+      position: (t) => t.n,
     }),
-  });
-  return { schema, resolved };
+  );
 }
 
 describe("shared live tails", () => {

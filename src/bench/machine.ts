@@ -21,7 +21,7 @@
  */
 import { readFileSync } from "node:fs";
 import { loadAddon } from "../engine/backends/native/addon.js";
-import { ALL_CORES, threadCount } from "../engine/backends/threads.js";
+import { ALL_CORES, threadCount, threadsLabel } from "../engine/backends/threads.js";
 
 export interface Machine {
   /** "AMD EPYC 7B13" and the like, from /proc/cpuinfo. */
@@ -141,7 +141,7 @@ export function peakGflops(machine: Machine, threads: number): number {
 
 export function machineLines(machine: Machine): string[] {
   const all = machine.cpus;
-  const measured = [...machine.measuredPeak].map(([threads, gflops]) => `${gflops.toFixed(1)} GFLOP/s on ${threads} thread${threads > 1 ? "s" : ""}`);
+  const measured = [...machine.measuredPeak].map(([threads, gflops]) => `${gflops.toFixed(1)} GFLOP/s on ${threadsLabel(threads)}`);
   return [
     `CPU: ${machine.model} (${machine.vendor}, family ${machine.family ?? "?"}), ${all} logical CPUs for this process (os.availableParallelism()), ` +
       `${machine.threadsPerCore} per core; vector flags: ${machine.vectorFlags.join(" ") || "none of avx512f avx2 fma avx"}`,

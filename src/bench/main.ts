@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { backendReport } from "../engine/backends/index.js";
+import { threadsLabel } from "../engine/backends/threads.js";
 import { serviceThreads } from "../server/runs/run-service.js";
 import { benchCliRun } from "./cli-run.js";
 import { benchQueries } from "./queries.js";
@@ -70,7 +71,7 @@ async function main(): Promise<void> {
   ];
   for (const p of pipeline) process.stderr.write(`${p.run}: ${p.imagesPerSecond.toFixed(1)} img/s (${p.spread})\n`);
   const pipelineTable = [
-    `| config (b) on wasm, ${PIPELINE_RUN.threads} thread${PIPELINE_RUN.threads > 1 ? "s" : ""} (the service's default here), ${PIPELINE_RUN.iterations} iterations of ${PIPELINE_RUN.dataset.toLowerCase().replace("_", "-")}, median of ${PIPELINE_ROUNDS} alternating runs | images/s (wall clock) | range | baseline | ratio |`,
+    `| config (b) on wasm, ${threadsLabel(PIPELINE_RUN.threads)} (the service's default here), ${PIPELINE_RUN.iterations} iterations of ${PIPELINE_RUN.dataset.toLowerCase().replace("_", "-")}, median of ${PIPELINE_ROUNDS} alternating runs | images/s (wall clock) | range | baseline | ratio |`,
     "| --- | --- | --- | --- | --- |",
     ...pipeline.map((p) => `| ${p.run} | ${p.imagesPerSecond.toFixed(1)} | ${p.spread} | ${p.baseline} | ${p.ratio} |`),
   ].join("\n");

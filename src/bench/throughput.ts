@@ -9,7 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { type BackendStatus, useBackend } from "../engine/backends/index.js";
-import { ALL_CORES, setThreads } from "../engine/backends/threads.js";
+import { ALL_CORES, setThreads, threadsLabel } from "../engine/backends/threads.js";
 import { Gan } from "../engine/gan.js";
 import { discriminatorLayers, generatorLayers, type Layer } from "../engine/models.js";
 import { describeMachine, type Machine, machineLines, peakGflops } from "./machine.js";
@@ -122,7 +122,6 @@ function listFromEnv(name: string): string[] | null {
   return value ? value.split(",").map((s) => s.trim()) : null;
 }
 
-const threadsLabel = (n: number) => `${n} thread${n > 1 ? "s" : ""}`;
 
 export async function benchThroughput(report: BackendStatus[]): Promise<Throughput> {
   const machine = describeMachine();

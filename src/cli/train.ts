@@ -1,4 +1,4 @@
-import { ALL_CORES } from "../engine/backends/threads.js";
+import { ALL_CORES, threadsLabel } from "../engine/backends/threads.js";
 import type { Command } from "commander";
 import { createWriteStream } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
@@ -103,7 +103,7 @@ export function addTrainCommand(program: Command, run: RunAction): void {
             info = runInfo;
             const { chosen, skipped } = runInfo.backend;
             for (const s of skipped) print(`backend ${s.name} passed over: ${s.detail}`);
-            const threads = runInfo.threads === undefined ? "" : `, ${runInfo.threads} thread${runInfo.threads === 1 ? "" : "s"}`;
+            const threads = runInfo.threads === undefined ? "" : `, ${threadsLabel(runInfo.threads)}`;
             print(
               `backend ${chosen.name} (${chosen.detail})${threads}; ${runInfo.dataset}; ` +
                 `${runInfo.totalIterations} iterations, ${runInfo.batchesPerEpoch} batches per epoch; seed ${config.seed}`,

@@ -13,3 +13,8 @@ export function setThreads(count: number): void {
 export function threadCount(): number {
   return threads;
 }
+
+/** "1 thread", "2 threads". */
+export function threadsLabel(count: number): string {
+  return `${count} thread${count === 1 ? "" : "s"}`;
+}

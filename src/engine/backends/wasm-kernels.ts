@@ -33,14 +33,24 @@ class KernelCalls {
   }
 }
 
-/** The wasm backend's fast paths for training: every convolution gradient as a forward convolution (XNNPACK); no copies for clones. */
+let trainingKernelsRegistered = false;
+
+/** The wasm backend's fast paths for training: every convolution gradient as a forward convolution (XNNPACK); no copies for clones. Once per process. */
 export function registerWasmTrainingKernels(): void {
+  if (trainingKernelsRegistered) return;
+  trainingKernelsRegistered = true;
   registerConv2DBackpropFilter();
   registerConv2DBackpropInput();
   registerSharingIdentity();
 }
 
-let identityReplaced = false;
+/** Replaces a wasm kernel; `kernelFunc` is given the one it replaces, for the cases it leaves to it. */
+export function replaceWasmKernel(kernelName: string, kernelFunc: (original: tf.KernelConfig) => tf.KernelFunc): void {
+  const original = tf.getKernel(kernelName, "wasm");
+  if (!original) throw new Error(`wasm backend lacks ${kernelName}`);
+  tf.unregisterKernel(kernelName, "wasm");
+  tf.registerKernel({ ...original, kernelFunc: kernelFunc(original) });
+}
 
 /**
  * wasm's Identity (tf.clone) copies its input. tfjs clones every tensor a custom
@@ -49,18 +59,11 @@ let identityReplaced = false;
  * wasm's own Reshape and the cpu backend's Identity do.
  */
 function registerSharingIdentity(): void {
-  const original = tf.getKernel("Identity", "wasm");
-  if (!original || identityReplaced) return;
-  identityReplaced = true;
-  tf.unregisterKernel("Identity", "wasm");
-  tf.registerKernel({
-    ...original,
-    kernelFunc: (args) => {
-      const { x } = args.inputs as { x: tf.TensorInfo };
-      if (x.dtype === "string") return original.kernelFunc(args);
-      (args.backend as tf.KernelBackend).incRef(x.dataId);
-      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-    },
+  replaceWasmKernel("Identity", (original) => (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    if (x.dtype === "string") return original.kernelFunc(args);
+    (args.backend as tf.KernelBackend).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
   });
 }
 
@@ -104,8 +107,6 @@ function registerConv2DBackpropFilter(): void {
   });
 }
 
-let backpropInputReplaced = false;
-
 /**
  * wasm's own Conv2DBackpropInput (the input gradient of every conv2d, and the forward
  * pass of every conv2dTranspose) is a plain loop, 20-30 times slower than its XNNPACK
@@ -118,45 +119,38 @@ let backpropInputReplaced = false;
  * Shapes outside that (dilations, s not dividing k, unequal strides) use wasm's own kernel.
  */
 function registerConv2DBackpropInput(): void {
-  const original = tf.getKernel("Conv2DBackpropInput", "wasm");
-  if (!original || backpropInputReplaced) return;
-  backpropInputReplaced = true;
-  tf.unregisterKernel("Conv2DBackpropInput", "wasm");
-  tf.registerKernel({
-    ...original,
-    kernelFunc: (args) => {
-      const { inputs, backend, attrs } = args;
-      const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-      const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as {
-        strides: number | [number, number];
-        pad: Pad;
-        dataFormat: "NHWC" | "NCHW";
-        dimRoundingMode?: "floor" | "round" | "ceil";
-        inputShape: [number, number, number, number];
-      };
-      const [kh, kw, ci, co] = filter.shape as [number, number, number, number];
-      const info = tf.backend_util.computeConv2DInfo(inputShape, [kh, kw, ci, co], strides, 1, pad, dimRoundingMode);
-      const s = info.strideHeight;
-      if (dataFormat === "NCHW" || info.strideWidth !== s || kh % s !== 0 || kw % s !== 0) return original.kernelFunc(args);
-      const [th, tw] = [kh / s, kw / s];
-      const wasm = backend as WasmBackend;
-      const calls = new KernelCalls(wasm);
-      const taps = wasm.makeOutput([th, tw, co, s * s * ci], "float32");
-      phaseTaps(wasm.typedArrayFromHeap(filter) as Float32Array, wasm.typedArrayFromHeap(taps) as Float32Array, [kh, kw, ci, co], s);
-      const [n, h, w] = inputShape;
-      const { top, left } = info.padInfo;
-      // The phases cover s * (OH + th - 1) rows; input rows past them (a 'valid' convolution
-      // that never reached them) have zero gradient: more padding yields those zeros.
-      const extra = (needed: number, outSize: number, tapCount: number) => Math.max(0, Math.ceil((needed - s * (outSize + tapCount - 1)) / s));
-      const paddings = [[0, 0], [th - 1, th - 1 + extra(top + h, info.outHeight, th)], [tw - 1, tw - 1 + extra(left + w, info.outWidth, tw)], [0, 0]];
-      const padded = calls.run("PadV2", { x: dy }, { paddings, constantValue: 0 });
-      const conv = calls.run("Conv2D", { x: padded, filter: taps }, { strides: 1, pad: "valid", dataFormat: "NHWC", dilations: 1 });
-      wasm.disposeData(taps.dataId);
-      const dx = wasm.makeOutput([n, h, w, ci], "float32");
-      // Views after the last allocation: growing the wasm memory detaches earlier ones.
-      interleavePhases(wasm.typedArrayFromHeap(conv) as Float32Array, conv.shape as [number, number, number, number], wasm.typedArrayFromHeap(dx) as Float32Array, [n, h, w, ci], s, top, left);
-      return calls.finish(dx);
-    },
+  replaceWasmKernel("Conv2DBackpropInput", (original) => (args) => {
+    const { inputs, backend, attrs } = args;
+    const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+    const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as {
+      strides: number | [number, number];
+      pad: Pad;
+      dataFormat: "NHWC" | "NCHW";
+      dimRoundingMode?: "floor" | "round" | "ceil";
+      inputShape: [number, number, number, number];
+    };
+    const [kh, kw, ci, co] = filter.shape as [number, number, number, number];
+    const info = tf.backend_util.computeConv2DInfo(inputShape, [kh, kw, ci, co], strides, 1, pad, dimRoundingMode);
+    const s = info.strideHeight;
+    if (dataFormat === "NCHW" || info.strideWidth !== s || kh % s !== 0 || kw % s !== 0) return original.kernelFunc(args);
+    const [th, tw] = [kh / s, kw / s];
+    const wasm = backend as WasmBackend;
+    const calls = new KernelCalls(wasm);
+    const taps = wasm.makeOutput([th, tw, co, s * s * ci], "float32");
+    phaseTaps(wasm.typedArrayFromHeap(filter) as Float32Array, wasm.typedArrayFromHeap(taps) as Float32Array, [kh, kw, ci, co], s);
+    const [n, h, w] = inputShape;
+    const { top, left } = info.padInfo;
+    // The phases cover s * (OH + th - 1) rows; input rows past them (a 'valid' convolution
+    // that never reached them) have zero gradient: more padding yields those zeros.
+    const extra = (needed: number, outSize: number, tapCount: number) => Math.max(0, Math.ceil((needed - s * (outSize + tapCount - 1)) / s));
+    const paddings = [[0, 0], [th - 1, th - 1 + extra(top + h, info.outHeight, th)], [tw - 1, tw - 1 + extra(left + w, info.outWidth, tw)], [0, 0]];
+    const padded = calls.run("PadV2", { x: dy }, { paddings, constantValue: 0 });
+    const conv = calls.run("Conv2D", { x: padded, filter: taps }, { strides: 1, pad: "valid", dataFormat: "NHWC", dilations: 1 });
+    wasm.disposeData(taps.dataId);
+    const dx = wasm.makeOutput([n, h, w, ci], "float32");
+    // Views after the last allocation: growing the wasm memory detaches earlier ones.
+    interleavePhases(wasm.typedArrayFromHeap(conv) as Float32Array, conv.shape as [number, number, number, number], wasm.typedArrayFromHeap(dx) as Float32Array, [n, h, w, ci], s, top, left);
+    return calls.finish(dx);
   });
 }
 

@@ -4,6 +4,7 @@
  * server marks the run FAILED, or tells the client why nothing was rendered.
  */
 import { useBackend } from "../../engine/backends/index.js";
+import { threadsLabel } from "../../engine/backends/threads.js";
 import { loadCheckpoint } from "../../engine/checkpoint.js";
 import { generateFromCheckpoint } from "../../engine/generate.js";
 import { train } from "../../engine/trainer.js";
@@ -26,7 +27,7 @@ async function run(start: StartRequest): Promise<void> {
       void send({
         type: "started",
         backend: info.backend.chosen.name,
-        backendDetail: info.backend.chosen.detail + (info.threads === undefined ? "" : `; ${info.threads} thread${info.threads === 1 ? "" : "s"}`),
+        backendDetail: info.backend.chosen.detail + (info.threads === undefined ? "" : `; ${threadsLabel(info.threads)}`),
         dataset: info.dataset,
         totalIterations: info.totalIterations,
         batchesPerEpoch: info.batchesPerEpoch,

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
-import type { WasmBackend } from "../wasm-kernels.js";
+import { replaceWasmKernel, type WasmBackend } from "../wasm-kernels.js";
 import { applyThreads, type NativeKernels, withViews } from "./addon.js";
 
 type Shape4 = [number, number, number, number];
@@ -45,21 +45,15 @@ function supported({ info }: Pass, attrs: ConvAttrs): boolean {
  * keeping the wasm kernel registered before it (XNNPACK, or this project's own) for the rest.
  */
 function replaceKernel(kernelName: string, addon: NativeKernels, plan: (inputs: Record<string, tf.TensorInfo>, attrs: ConvAttrs) => Pass): void {
-  const fallback = tf.getKernel(kernelName, "wasm");
-  if (!fallback) throw new Error(`wasm backend lacks ${kernelName}`);
-  tf.unregisterKernel(kernelName, "wasm");
-  tf.registerKernel({
-    ...fallback,
-    kernelFunc: (args) => {
-      const attrs = args.attrs as unknown as ConvAttrs;
-      const call = plan(args.inputs as Record<string, tf.TensorInfo>, attrs);
-      if (!supported(call, attrs)) return fallback.kernelFunc(args);
-      const wasm = args.backend as WasmBackend;
-      const out = wasm.makeOutput(call.outShape, "float32");
-      applyThreads(addon);
-      withViews(wasm, [call.a, call.b, out], (a, b, o) => addon.convolution(call.pass, geometry(call.info), a!, b!, o!));
-      return out;
-    },
+  replaceWasmKernel(kernelName, (fallback) => (args) => {
+    const attrs = args.attrs as unknown as ConvAttrs;
+    const call = plan(args.inputs as Record<string, tf.TensorInfo>, attrs);
+    if (!supported(call, attrs)) return fallback.kernelFunc(args);
+    const wasm = args.backend as WasmBackend;
+    const out = wasm.makeOutput(call.outShape, "float32");
+    applyThreads(addon);
+    withViews(wasm, [call.a, call.b, out], (a, b, o) => addon.convolution(call.pass, geometry(call.info), a!, b!, o!));
+    return out;
   });
 }
 
