@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { hostname } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -239,5 +240,29 @@ describe.skipIf(SKIP_BROWSER)("the dashboard, in headless Chromium against a rea
     expect(await page.locator(`tr[data-run-id="${doomed}"]`).count()).toBe(0);
     const after = await server.gql<{ run: unknown }>(`{ run(id: "${doomed}") { id } }`);
     expect(after.data!.run).toBeNull();
+  });
+
+  it("lists this server as the worker training a run, linked, and polls until it has none", async () => {
+    const id = await startRun({ name: "trained here", iterations: 1_000_000 }, "RUNNING");
+    await page.goto(`${server.origin}/#/`);
+    const worker = page.locator("#workers tr[data-worker-id]");
+    await worker.locator(`a[data-run-id="${id}"]`).waitFor();
+    expect(await worker.count()).toBe(1);
+    // The panel shows what Query.workers says: one machine, so this server is the one worker.
+    const { data } = await server.gql<{ workers: { host: string; backend: string; adapter: string; concurrency: number }[] }>("{ workers { host backend adapter concurrency } }");
+    const [self] = data!.workers;
+    expect(self!.host).toBe(hostname());
+    const [host, backend, adapter, training, heartbeat] = await worker.locator("td").allTextContents();
+    expect([host, backend, adapter]).toEqual([self!.host, self!.backend, self!.adapter]);
+    expect(await worker.locator(".slots").textContent()).toBe(`1 of ${self!.concurrency}`);
+    expect(training).toContain("trained here");
+    expect(await worker.locator(`a[data-run-id="${id}"]`).getAttribute("href")).toBe(`#/runs/${id}`);
+    expect(heartbeat).toMatch(/^\d+ s ago$/);
+    await page.screenshot({ path: `${OUTPUT_DIR}dashboard-workers.png`, fullPage: true });
+    // The poll, not a subscription, brings the stopped run's end.
+    await server.gql(`mutation ($id: ID!) { stopRun(id: $id) { id } }`, { id });
+    await waitForStatus(server.service.url, id, ["STOPPED", "COMPLETED"]);
+    await expect.poll(() => worker.locator(".slots").textContent(), { timeout: 15_000 }).toBe(`0 of ${self!.concurrency}`);
+    expect(await worker.locator("a").count()).toBe(0);
   });
 });

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { subscribe } from "./api";
+import { request, subscribe } from "./api";
 import { PROGRESS } from "./queries";
 import type { MetricSeries } from "./series";
 import type { ProgressSubscription, ProgressSubscriptionVariables } from "./schema-types";
@@ -72,4 +72,43 @@ export function useLatestProgress(runIds: string[], intervalMs = 500): Record<st
     };
   }, [key]);
   return latest;
+}
+
+/**
+ * A query asked again `intervalMs` after each answer, for what no subscription tells of.
+ * Only while the page is visible: a hidden tab stops asking, and asks at once when shown
+ * again. A failed poll keeps the last answer beside its error.
+ */
+export function usePolledQuery<T>(query: string, intervalMs: number): { data?: T; error?: string } {
+  const [state, setState] = useState<{ data?: T; error?: string }>({});
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let mounted = true;
+    // Each poll started when the page shows again is a new chain: an older answer neither renders nor schedules.
+    let chain = 0;
+    const poll = async () => {
+      const mine = ++chain;
+      let next: typeof state;
+      try {
+        next = { data: await request<T>(query) };
+      } catch (err) {
+        next = { error: (err as Error).message };
+      }
+      if (!mounted || mine !== chain) return;
+      setState((current) => ({ data: next.data ?? current.data, error: next.error }));
+      if (!document.hidden) timer = setTimeout(() => void poll(), intervalMs);
+    };
+    const onVisibility = () => {
+      clearTimeout(timer);
+      if (!document.hidden) void poll();
+    };
+    if (!document.hidden) void poll();
+    document.addEventListener("visibilitychange", onVisibility);
+    return () => {
+      mounted = false;
+      clearTimeout(timer);
+      document.removeEventListener("visibilitychange", onVisibility);
+    };
+  }, [query, intervalMs]);
+  return state;
 }

@@ -31,6 +31,9 @@ export const PROGRESS = `subscription Progress($id: ID!, $after: Int) { runProgr
 
 export const SYSTEM = `query System { system { backends { name available detail } datasets maxConcurrentRuns } }`;
 
+/** The trainers: polled as often as they heartbeat, since no subscription tells of them. */
+export const WORKERS = `query Workers { workers { id host backend adapter concurrency runIds startedAt lastHeartbeat } }`;
+
 export const START_RUN = `mutation StartRun($input: StartRunInput!) { startRun(input: $input) { id } }`;
 export const STOP_RUN = `mutation StopRun($id: ID!) { stopRun(id: $id) { id status } }`;
 export const RESUME_RUN = `mutation ResumeRun($id: ID!, $checkpointId: ID) { resumeRun(id: $id, checkpointId: $checkpointId) { id status } }`;

@@ -363,3 +363,18 @@ export type SystemQuery = {
   };
 };
 export type SystemQueryVariables = Record<string, never>;
+
+/** WORKERS */
+export type WorkersQuery = {
+  workers: {
+    id: string;
+    host: string;
+    backend: string;
+    adapter: string;
+    concurrency: number;
+    runIds: string[];
+    startedAt: string;
+    lastHeartbeat: string;
+  }[];
+};
+export type WorkersQueryVariables = Record<string, never>;

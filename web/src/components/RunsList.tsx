@@ -7,6 +7,7 @@ import { href } from "../router";
 import type { RunsQuery, RunsQueryVariables, RunsUpdatedSubscription } from "../schema-types";
 import { RUN_STATUSES, type RunStatus, type RunSummary } from "../types";
 import { StatusBadge } from "./StatusBadge";
+import { Workers } from "./Workers";
 
 /** Every run, newest first, live: status changes and new runs arrive by runUpdated, iterations by runProgress. */
 export function RunsList() {
@@ -124,6 +125,7 @@ export function RunsList() {
           More runs
         </button>
       )}
+      <Workers names={Object.fromEntries(runs.map((run) => [run.id, run.name]))} />
     </section>
   );
 }
