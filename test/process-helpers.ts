@@ -1,4 +1,6 @@
-import type { ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 import { spawnServerProcess } from "../src/process/server-process.js";
@@ -124,4 +126,41 @@ export async function updatesUntil<T>(url: string, runId: string, fields: string
   } finally {
     await client.dispose();
   }
+}
+
+export interface WorkerProcess {
+  process: ChildProcess;
+  /** Its id, as `Query.workers` lists it. */
+  id: string;
+  output(): string;
+  /** Sends `signal` and waits for its exit. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** `dcgan worker` as its own process, as a user starts it; resolves once it takes runs (its banner). */
+export async function spawnWorker(env: Record<string, string>, args: string[] = []): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "worker", ...args], { env: userEnv({ LOG_LEVEL: "warn", ...env }), stdio: ["ignore", "pipe", "pipe"] });
+  const exited = once(child, "exit").then(([code]) => code as number | null);
+  const killOnExit = () => child.kill("SIGKILL");
+  process.once("exit", killOnExit);
+  void exited.then(() => process.off("exit", killOnExit));
+  let output = "";
+  createInterface({ input: child.stderr! }).on("line", (line) => (output += `${line}\n`));
+  const id = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      output += `${line}\n`;
+      const banner = /^DCGAN worker (\S+):/.exec(line);
+      if (banner) resolve(banner[1]!);
+    });
+    void exited.then((code) => reject(new Error(`the worker exited (${code}) before taking runs:\n${output}`)));
+  });
+  return {
+    process: child,
+    id,
+    output: () => output,
+    stop: async (signal = "SIGTERM") => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
 }

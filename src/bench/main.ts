@@ -9,7 +9,7 @@ import { writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { backendReport } from "../engine/backends/index.js";
 import { threadsLabel } from "../engine/backends/threads.js";
-import { serviceThreads } from "../server/runs/run-service.js";
+import { serviceThreads } from "../server/runs/local-run-queue.js";
 import { benchCliRun } from "./cli-run.js";
 import { benchQueries } from "./queries.js";
 import type { BenchRun } from "./bench-run.js";

@@ -48,7 +48,7 @@ export async function benchQueries(): Promise<{ queries: QueryLatency[]; dashboa
       `mutation { startRun(input: { imageSize: 32, channels: 1, ngf: 32, ndf: 32, batchSize: 64, iterations: 1000000, backend: WASM }) { id } }`,
     );
     // Timed once the run has produced its first iteration: training, not starting up.
-    const firstIteration = service.runs.progress.subscribe(training.startRun!.id);
+    const firstIteration = service.events.progress.subscribe(training.startRun!.id);
     await firstIteration.next();
     await firstIteration.return();
     const queries = [`{ run(id: "${history.id}") { metrics(maxPoints: 500) { iteration lossD lossG dX dGz1 dGz2 } } }`, `{ runs(first: 50) { nodes { id name status iteration } } }`];

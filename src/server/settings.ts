@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { totalmem } from "node:os";
 import { resolve } from "node:path";
 import { integerFrom } from "../cli/args.js";
+import { DEFAULT_STALL_SETTINGS, type StallSettings } from "./workers/run-jobs.js";
 
 /** Bounds on what one client can ask of the server; each has a flag and an environment variable. */
 export interface ServiceLimits {
@@ -45,7 +46,14 @@ export interface ServerSettings {
   /** Checkpoints, samples and (by default) the database live here. */
   dataDir: string;
   databaseUrl: string;
+  /** Runs this server trains at once (as a worker too, when distributed). */
   maxConcurrentRuns: number;
+  /** Redis (BullMQ's queue, live events): set, runs are trained by whichever worker takes them. */
+  redisUrl?: string;
+  /** Whether this server trains runs (default on); off, with Redis, it only serves the API. */
+  training?: boolean;
+  /** How soon a lost worker's runs move on (with Redis; default DEFAULT_STALL_SETTINGS). */
+  stalls?: StallSettings;
   /** When set, mutations and WebSocket connections need `Bearer <apiToken>`. */
   apiToken?: string;
   /** Listen on a non-loopback address without a token anyway. */
@@ -115,6 +123,34 @@ function commaList(value: string): string[] {
   return value.split(",").map((item) => item.trim()).filter(Boolean);
 }
 
+/** DATA_ROOTS / --data-roots: colon-separated folders; by default the data folder and Debian's datasets. */
+export function dataRootsFrom(option: string | undefined, dataDir: string): string[] {
+  return (option ?? `${dataDir}:/usr/share/datasets`).split(":").filter(Boolean).map((d) => resolve(d));
+}
+
+/** How long a worker may go silent before its runs move to another: its lock, and how often workers check. */
+export function stallTimeoutOption(env: NodeJS.ProcessEnv) {
+  return [
+    "--stall-timeout-ms <ms>",
+    "a lost worker's runs move to another worker within about twice this (STALL_TIMEOUT_MS)",
+    integerFrom(1000),
+    env.STALL_TIMEOUT_MS ? integerFrom(1000)(env.STALL_TIMEOUT_MS) : DEFAULT_STALL_SETTINGS.lockMs,
+  ] as const;
+}
+
+export function maxStallsOption(env: NodeJS.ProcessEnv) {
+  return [
+    "--max-stalls <n>",
+    "times a run may lose its worker and be taken over; once more fails it (MAX_STALLS)",
+    integerFrom(0),
+    env.MAX_STALLS ? integerFrom(0)(env.MAX_STALLS) : DEFAULT_STALL_SETTINGS.maxStalls,
+  ] as const;
+}
+
+export function stallSettings(options: { stallTimeoutMs: number; maxStalls: number }): StallSettings {
+  return { lockMs: options.stallTimeoutMs, stalledIntervalMs: options.stallTimeoutMs, maxStalls: options.maxStalls };
+}
+
 /** Flags win over environment variables, which win over the defaults. */
 export function readSettings(argv: string[], env: NodeJS.ProcessEnv = process.env): ServerSettings {
   const fromEnv = (name: string, min: number, fallback: number) => (env[name] ? integerFrom(min)(env[name]) : fallback);
@@ -130,6 +166,10 @@ export function readSettings(argv: string[], env: NodeJS.ProcessEnv = process.en
       integerFrom(1),
       fromEnv("MAX_CONCURRENT_RUNS", 1, 1),
     )
+    .option("--redis-url <url>", "Redis for the run queue and live events across API replicas and workers (REDIS_URL; default: none, one machine)", env.REDIS_URL)
+    .option("--no-training", "serve the API only; `dcgan worker`s train the runs (TRAINING=off; needs --redis-url)")
+    .option(...stallTimeoutOption(env))
+    .option(...maxStallsOption(env))
     .option(
       "--data-roots <dirs>",
       "colon-separated folders that dataset paths must lie in (DATA_ROOTS; default: <data-dir>:/usr/share/datasets)",
@@ -160,6 +200,10 @@ export function readSettings(argv: string[], env: NodeJS.ProcessEnv = process.en
       dataRoots?: string;
       allowedOrigins: string;
       allowedHosts: string;
+      redisUrl?: string;
+      training: boolean;
+      stallTimeoutMs: number;
+      maxStalls: number;
     } & ServiceLimits
   >();
   const dataDir = resolve(options.dataDir);
@@ -170,10 +214,13 @@ export function readSettings(argv: string[], env: NodeJS.ProcessEnv = process.en
     // Prisma's SQLite URLs take the path as is (a URL-encoded space would be taken literally).
     databaseUrl: options.databaseUrl ?? `file:${resolve(dataDir, "dcgan.db")}`,
     maxConcurrentRuns: options.maxConcurrentRuns,
+    redisUrl: options.redisUrl || undefined,
+    training: options.training && env.TRAINING !== "off",
+    stalls: stallSettings(options),
     // From the environment only: a flag would show the token in `ps`.
     apiToken: env.API_TOKEN || undefined,
     allowInsecure: options.allowInsecure,
-    dataRoots: (options.dataRoots ?? `${dataDir}:/usr/share/datasets`).split(":").filter(Boolean).map((d) => resolve(d)),
+    dataRoots: dataRootsFrom(options.dataRoots, dataDir),
     allowedOrigins: commaList(options.allowedOrigins),
     allowedHosts: commaList(options.allowedHosts),
     limits: Object.fromEntries(LIMITS.map((l) => [l.key, options[l.key]])) as unknown as ServiceLimits,

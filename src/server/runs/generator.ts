@@ -7,7 +7,7 @@ import type { ServiceLimits } from "../settings.js";
 import type { Store } from "../store/store.js";
 import { NotFoundError, type SampleRecord } from "../store/types.js";
 import { GenerateProcessError, generateInProcess } from "../training/generate-process.js";
-import { runDir } from "./run-service.js";
+import { runDir } from "./run-execution.js";
 
 export interface GeneratorOptions {
   store: Store;

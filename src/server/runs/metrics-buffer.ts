@@ -1,25 +1,27 @@
 import type { IterationMetrics } from "../../engine/metrics.js";
 import type { Store } from "../store/store.js";
+import { retrying } from "./retry.js";
 
 /** Rows are written in batches: at most this many at once, at least this often. */
 const MAX_BATCH = 500;
 const FLUSH_INTERVAL_MS = 200;
 
 /**
- * Collects one run's iteration metrics and writes them in batched transactions.
- * Rows stay readable through `pending()` until their transaction has committed, so a
- * reader of the database plus the pending rows sees every iteration published so far.
+ * Collects one run's iteration metrics and writes them in batched transactions. A batch
+ * that fails is written again (retry.ts) until it commits, the database restarting
+ * meanwhile: rows are idempotent on (run, iteration), so a retry never duplicates.
+ * `onStored` says how far the store holds the run's rows; until then
+ * RunEvents.recentProgress has them.
  */
 export class MetricsBuffer {
   private rows: IterationMetrics[] = [];
-  private writing: IterationMetrics[] = [];
   private flushing: Promise<void> = Promise.resolve();
   private timer?: NodeJS.Timeout;
 
   constructor(
     private readonly store: Store,
     private readonly runId: string,
-    private readonly onError: (err: unknown) => void,
+    private readonly callbacks: { onStored(iteration: number): Promise<void>; onError(err: unknown): void },
   ) {}
 
   add(metrics: IterationMetrics): void {
@@ -28,27 +30,24 @@ export class MetricsBuffer {
     else this.timer ??= setTimeout(() => void this.flush(), FLUSH_INTERVAL_MS);
   }
 
-  /** Rows published but not yet committed, oldest first. */
-  pending(): IterationMetrics[] {
-    return [...this.writing, ...this.rows];
-  }
-
-  /** Resolves once everything added so far is committed. */
+  /** Resolves once everything added so far is committed, or given up on (and reported). */
   flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.flushing = this.flushing.then(async () => {
       if (this.rows.length === 0) return;
-      this.writing = this.rows;
+      const batch = this.rows;
       this.rows = [];
-      const last = this.writing[this.writing.length - 1]!;
+      const last = batch[batch.length - 1]!;
+      const { onStored, onError } = this.callbacks;
       try {
-        await this.store.addMetrics(this.runId, this.writing);
-        await this.store.updateRun(this.runId, { iteration: last.iteration, epoch: last.epoch });
+        await retrying(async () => {
+          await this.store.addMetrics(this.runId, batch);
+          await this.store.updateRun(this.runId, { iteration: last.iteration, epoch: last.epoch });
+        }, onError);
+        await onStored(last.iteration);
       } catch (err) {
-        this.onError(err);
-      } finally {
-        this.writing = [];
+        onError(err);
       }
     });
     return this.flushing;

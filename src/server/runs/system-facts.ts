@@ -20,6 +20,12 @@ export class SystemFacts {
     return this.backendReport;
   }
 
+  /** The backend a run with backend AUTO trains on here: the first that works, in AUTO's order. */
+  async autoBackend(): Promise<{ name: string; detail: string }> {
+    const chosen = (await this.backends()).find((b) => b.available);
+    return chosen ? { name: chosen.name, detail: chosen.detail } : { name: "none", detail: "no backend works here" };
+  }
+
   /** Datasets usable without a path on this machine. */
   datasets(): Promise<DatasetKind[]> {
     return datasetsWithoutPath();

@@ -3,7 +3,7 @@ import { Arg, ID, Int, Resolver, Root, Subscription } from "type-graphql";
 import { FINISHED_STATUSES, type RunRecord } from "../../store/types.js";
 import { SubscriberTooSlowError } from "../../runs/event-hub.js";
 import { liveTail } from "../../runs/live-tail.js";
-import type { ProgressEvent } from "../../runs/run-service.js";
+import { ALL_RUNS, type ProgressEvent } from "../../events/run-events.js";
 import type { Context } from "../context.js";
 import { fairStream } from "../fair-stream.js";
 import { InputError } from "../../input-error.js";
@@ -30,9 +30,9 @@ async function* live<T>(stream: AsyncIterable<T>, hint: (after: number | undefin
 }
 
 /** A run's stored iterations after `after`, then its live ones (live-tail.ts says how); ends when the run finishes. */
-function progressStream({ runId, after }: ProgressArgs, { runs, store }: Context): AsyncGenerator<ProgressEvent> {
+function progressStream({ runId, after }: ProgressArgs, { runs, events, store }: Context): AsyncGenerator<ProgressEvent> {
   const iterations = liveTail<ProgressEvent>({
-    source: runs.progress,
+    source: events.progress,
     key: runId,
     after,
     history: async (from, limit) => (await runs.storedProgress(runId, from, limit)).map((m) => ({ ...m, runId })),
@@ -50,8 +50,8 @@ function progressStream({ runId, after }: ProgressArgs, { runs, store }: Context
  * A run's updates, starting with its current state: a client that subscribes and then
  * waits for a status cannot miss a change made while its subscription was being set up.
  */
-async function* runUpdates(runId: string | undefined, { runs, store }: Context): AsyncGenerator<RunRecord> {
-  const subscription = runs.updates.subscribe(runId ?? "*");
+async function* runUpdates(runId: string | undefined, { events, store }: Context): AsyncGenerator<RunRecord> {
+  const subscription = events.updates.subscribe(runId ?? ALL_RUNS);
   try {
     if (runId !== undefined) {
       const current = await store.getRun(runId);

@@ -1,5 +1,5 @@
 import { Field, Float, ID, Int, ObjectType } from "type-graphql";
-import type { ProgressEvent } from "../../runs/run-service.js";
+import type { ProgressEvent } from "../../events/run-events.js";
 
 // Plain properties: graphql-js's default resolvers, without type-graphql's per-field
 // wrapper, which cost more than the rest of a metrics query or a progress event.

@@ -1,0 +1,8 @@
+import { LocalRunEvents } from "./local-run-events.js";
+import { RedisRunEvents } from "./redis-run-events.js";
+import type { RunEvents } from "./run-events.js";
+
+/** In-process on one machine; on Redis (REDIS_URL) when trainers and API replicas are separate processes. */
+export function createRunEvents(redisUrl: string | undefined, subscriberBuffer: number): RunEvents {
+  return redisUrl ? new RedisRunEvents(redisUrl, subscriberBuffer) : new LocalRunEvents(subscriberBuffer);
+}
