@@ -13,12 +13,13 @@ export const ALL_RUNS = "*";
 
 export interface RunEvents {
   /**
-   * Live iterations by run id, for live-tail.ts: buffered from the moment `subscribe`
-   * returns, each live event one object for every subscriber of this process. A run's
-   * streams end after `endProgress`, once every iteration published before it is read.
+   * Live iterations by run id, for live-tail.ts: buffered from the moment the
+   * subscription is ready (`subscribe` returns, or its `ready` resolves), each live event
+   * one object for every subscriber of this process. A run's streams end after
+   * `endProgress`, once every iteration published before it is read.
    */
   readonly progress: LiveSource<ProgressEvent>;
-  /** Run records as they change, by run id and under ALL_RUNS. */
+  /** Run records as they change, by run id and under ALL_RUNS; buffered once the subscription is ready, as progress. */
   readonly updates: LiveSource<RunRecord>;
 
   /** One iteration of a run, from the process that trains it; resolves once subscribers anywhere can read it. */

@@ -1,11 +1,17 @@
 import { SubscriberTooSlowError } from "./event-hub.js";
 
-/** A key's live events, buffered from the moment `subscribe` returns (EventHub is one). */
+/** A key's live events, buffered from the moment `subscribe` returns (EventHub is one) or its `ready` resolves. */
 export interface LiveSource<T> {
   subscribe(key: string): LiveSubscription<T>;
 }
 
 export interface LiveSubscription<T> extends AsyncIterableIterator<T> {
+  /**
+   * Resolves once the subscription's start position is fixed: every event published from
+   * then on is buffered. Absent: fixed when `subscribe` returns. A source that learns its
+   * position from elsewhere (a Redis Streams reader asking for the stream's last entry) has one.
+   */
+  ready?: Promise<void>;
   /** Ends the stream once what is buffered has been read. */
   end(): void;
   return(): Promise<IteratorResult<T>>;
@@ -53,9 +59,10 @@ export function isLiveTailEvent(event: unknown): boolean {
  * stream every other subscriber of the key reads, shared whatever `after` each started from.
  *
  * How that holds:
- * - The live subscription is opened first, so every event published from then on is
- *   buffered for this reader, however long the history takes.
- * - `ended` is asked after subscribing: a key that ends in between still ends the stream.
+ * - The live subscription is opened first, and is ready (its start position fixed) before
+ *   anything else is read, so every event published from then on is buffered for this
+ *   reader, however long the history takes.
+ * - `ended` is asked once it is ready: a key that ends in between still ends the stream.
  * - The history, read next, holds every event published before it is read; with the
  *   buffer, every event is in one or both.
  * - Live events at or below the last position sent are dropped (the history had them).
@@ -71,6 +78,7 @@ export async function* liveTail<T extends object>(options: LiveTailOptions<T>): 
   const subscription = options.source.subscribe(options.key);
   let last = options.after ?? undefined;
   try {
+    await subscription.ready;
     if (await options.ended()) subscription.end();
     if (last !== undefined) {
       for (;;) {
