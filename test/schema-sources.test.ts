@@ -1,7 +1,8 @@
 // Lists and defaults written in more than one place agree with their one source: the
 // engine's (datasets, backends, training defaults) and the store's (run statuses,
 // sample kinds). What cannot be derived from the source (schema.prisma, schema.graphql,
-// the dashboard's documents and generated types) is compared with it here.
+// the dashboard's documents and generated types) is compared with it here, and so is
+// the PostgreSQL schema derived from the SQLite one.
 import "reflect-metadata";
 import { readFile } from "node:fs/promises";
 import { buildSchema, type GraphQLSchema, isEnumType, isInputObjectType, parse, validate } from "graphql";
@@ -10,6 +11,8 @@ import { BACKEND_CHOICES, BACKEND_ORDER, DATASET_KINDS, TRAIN_DEFAULTS } from ".
 import { DASHBOARD_TYPES_FILE, dashboardTypes, operationDocuments } from "../src/server/graphql/dashboard-types.js";
 import { dashboardTypesSource } from "../src/server/graphql/emit-schema.js";
 import { backendFromEngine, backendToEngine, datasetFromEngine, datasetToEngine } from "../src/server/graphql/enums.js";
+import { PRISMA_PATHS } from "../src/server/store/dialect.js";
+import { postgresSchema } from "../src/server/store/postgres-schema.js";
 import { RUN_STATUSES, SAMPLE_KINDS } from "../src/server/store/types.js";
 import * as queries from "../web/src/queries.js";
 
@@ -45,6 +48,13 @@ describe("the store's lists", () => {
   it("are the schema's enums", () => {
     expect(enumValues("RunStatus")).toEqual([...RUN_STATUSES].sort());
     expect(enumValues("SampleKind")).toEqual([...SAMPLE_KINDS].sort());
+  });
+});
+
+describe("prisma/postgresql/schema.prisma", () => {
+  it("is the one derived from prisma/schema.prisma (npm run prisma:generate)", async () => {
+    const derived = postgresSchema(await readFile(PRISMA_PATHS.sqlite.schema, "utf8"));
+    expect(await readFile(PRISMA_PATHS.postgresql.schema, "utf8")).toBe(derived);
   });
 });
 

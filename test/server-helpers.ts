@@ -23,7 +23,7 @@ export interface GraphQLErrorBody {
   extensions?: { code?: string; field?: string };
 }
 
-/** A real server on an ephemeral port with its own SQLite file and data folder. */
+/** A real server on an ephemeral port with its own data folder, and its own SQLite file unless `databaseUrl` names a database. */
 export async function startTestServer(
   settings: Partial<Omit<ServerSettings, "limits">> & { limits?: Partial<ServiceLimits> } = {},
 ): Promise<TestServer> {
@@ -33,11 +33,11 @@ export async function startTestServer(
       host: "127.0.0.1",
       port: 0,
       dataDir,
-      databaseUrl: await freshDatabase(),
       maxConcurrentRuns: 1,
       dataRoots: [dataDir, "/usr/share/datasets"],
       allowedOrigins: [],
       ...settings,
+      databaseUrl: settings.databaseUrl ?? (await freshDatabase()),
       limits: { ...DEFAULT_LIMITS, ...settings.limits },
     },
     pino({ level: "silent" }),

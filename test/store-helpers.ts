@@ -1,8 +1,13 @@
+import Database from "better-sqlite3";
 import { rmSync } from "node:fs";
 import { copyFile, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import { dialectOf } from "../src/server/store/dialect.js";
 import { migrateDatabase } from "../src/server/store/migrate.js";
+import { usePostgresServer } from "./services/postgres.js";
 
 let root: Promise<string> | undefined;
 let template: Promise<string> | undefined;
@@ -30,4 +35,41 @@ export async function freshDatabase(): Promise<string> {
   const file = join(dir, `test-${++copies}.db`);
   await copyFile(await template, file);
   return `file:${file}`;
+}
+
+export interface TestDatabase {
+  name: "SQLite" | "PostgreSQL";
+  /** The URL of a new, migrated, empty database. */
+  fresh(): Promise<string>;
+}
+
+/**
+ * The databases the store runs on, for tests that run on each (describe.each). Call it
+ * at the file's top level: it gives the file a PostgreSQL server of its own.
+ */
+export function testDatabases(): TestDatabase[] {
+  const postgres = usePostgresServer();
+  return [
+    { name: "SQLite", fresh: freshDatabase },
+    { name: "PostgreSQL", fresh: () => postgres.freshDatabase() },
+  ];
+}
+
+/** The rows of a query on the URL's database through a connection of its own, as another process would have. */
+export async function queryDatabase(url: string, sql: string): Promise<Record<string, unknown>[]> {
+  if (dialectOf(url) === "sqlite") {
+    const db = new Database(fileURLToPath(url));
+    try {
+      return db.prepare(sql).all() as Record<string, unknown>[];
+    } finally {
+      db.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(sql)).rows as Record<string, unknown>[];
+  } finally {
+    await client.end();
+  }
 }

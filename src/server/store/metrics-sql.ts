@@ -1,23 +1,47 @@
-// The two metrics queries Prisma's query builder cannot express efficiently: bulk insert
+// The metrics queries Prisma's query builder cannot express efficiently: bulk insert
 // and downsampling. The engine's METRIC_COLUMNS are the Metric columns besides runId.
+// The insert is each dialect's own; the reads are one text for SQLite and PostgreSQL.
 import { METRIC_COLUMNS, type IterationMetrics } from "../../engine/metrics.js";
+import type { Dialect } from "./dialect.js";
 import { Prisma, type PrismaClient } from "./generated/client.js";
 
 const COLUMNS = Prisma.raw(METRIC_COLUMNS.map((c) => `"${c}"`).join(", "));
 const QUALIFIED_COLUMNS = Prisma.raw(METRIC_COLUMNS.map((c) => `m."${c}"`).join(", "));
 const FROM_JSON_ARRAY = Prisma.raw(METRIC_COLUMNS.map((_, i) => `value ->> ${i}`).join(", "));
+/** Every column but the key's, from the row that lost the conflict to the new one. */
+const SET_FROM_NEW_ROW = Prisma.raw(
+  METRIC_COLUMNS.filter((c) => c !== "iteration")
+    .map((c) => `"${c}" = EXCLUDED."${c}"`)
+    .join(", "),
+);
 
 /**
  * One INSERT of the whole batch, passed as a single JSON parameter: createMany binds
  * parameters row by row under a per-statement cap and took 2 s per 5,000 rows; this
- * takes tens of ms. OR REPLACE: a resumed run replays the iterations after its
- * checkpoint, and the new rows win.
+ * takes tens of ms. Rows replace stored rows of the same iteration: a resumed run
+ * replays the iterations after its checkpoint, and the new rows win.
  */
-export async function insertMetrics(prisma: PrismaClient, runId: string, rows: IterationMetrics[]): Promise<void> {
+export async function insertMetrics(prisma: PrismaClient, dialect: Dialect, runId: string, rows: IterationMetrics[]): Promise<void> {
+  if (dialect === "postgresql") return insertMetricsPostgres(prisma, runId, rows);
   const json = JSON.stringify(rows.map((r) => METRIC_COLUMNS.map((c) => r[c])));
   await prisma.$executeRaw`
     INSERT OR REPLACE INTO "Metric" ("runId", ${COLUMNS})
     SELECT ${runId}, ${FROM_JSON_ARRAY} FROM json_each(${json})`;
+}
+
+/**
+ * PostgreSQL's: json_populate_recordset types each field as its Metric column. ON
+ * CONFLICT cannot update a row twice in one statement, so of an iteration sent twice in
+ * a batch only the last is sent, as SQLite's OR REPLACE would keep it.
+ */
+async function insertMetricsPostgres(prisma: PrismaClient, runId: string, rows: IterationMetrics[]): Promise<void> {
+  const lastOfEach = [...new Map(rows.map((r) => [r.iteration, r])).values()];
+  // The replacer array keeps the columns' fields only.
+  const json = JSON.stringify(lastOfEach, [...METRIC_COLUMNS]);
+  await prisma.$executeRaw`
+    INSERT INTO "Metric" ("runId", ${COLUMNS})
+    SELECT ${runId}, ${COLUMNS} FROM json_populate_recordset(NULL::"Metric", ${json}::json)
+    ON CONFLICT ("runId", "iteration") DO UPDATE SET ${SET_FROM_NEW_ROW}`;
 }
 
 export interface MetricsBounds {
@@ -27,13 +51,16 @@ export interface MetricsBounds {
   count: number;
 }
 
-/** A range's first and last iterations and its (capped) row count, in one statement: three index seeks. */
+/**
+ * A range's first and last iterations and its (capped) row count, in one statement: three
+ * index seeks. `to` must fit the column (32 bits): PostgreSQL types the bound as it.
+ */
 export async function metricsBounds(prisma: PrismaClient, runId: string, from: number, to: number, countCap: number): Promise<MetricsBounds> {
   const inRange = Prisma.sql`"runId" = ${runId} AND "iteration" BETWEEN ${from} AND ${to}`;
   const [bounds] = await prisma.$queryRaw<{ first: number | bigint | null; last: number | bigint | null; count: number | bigint }[]>`
     SELECT (SELECT "iteration" FROM "Metric" WHERE ${inRange} ORDER BY "iteration" LIMIT 1) AS first,
            (SELECT "iteration" FROM "Metric" WHERE ${inRange} ORDER BY "iteration" DESC LIMIT 1) AS last,
-           (SELECT COUNT(*) FROM (SELECT 1 FROM "Metric" WHERE ${inRange} LIMIT ${countCap})) AS count`;
+           (SELECT COUNT(*) FROM (SELECT 1 FROM "Metric" WHERE ${inRange} LIMIT ${countCap}) AS capped) AS count`;
   const asNumber = (v: number | bigint | null | undefined) => (v === null || v === undefined ? null : Number(v));
   return { first: asNumber(bounds?.first), last: asNumber(bounds?.last), count: asNumber(bounds?.count) ?? 0 };
 }
@@ -42,7 +69,7 @@ export async function metricsBounds(prisma: PrismaClient, runId: string, from: n
  * maxPoints targets first + floor(k * (last - first) / (maxPoints - 1)), k = 0..maxPoints-1,
  * each taken to the first stored iteration at or after it (targets that fall in a gap
  * of the iterations may share a row). One primary-key seek per point: the cost does not
- * grow with the rows in the range.
+ * grow with the rows in the range. The product is 64-bit, as PostgreSQL's integer is not.
  */
 export function evenlySpacedMetrics(
   prisma: PrismaClient,
@@ -57,7 +84,7 @@ export function evenlySpacedMetrics(
     WHERE m."runId" = ${runId} AND m."iteration" IN (
       SELECT (SELECT s."iteration" FROM "Metric" s
               WHERE s."runId" = ${runId}
-                AND s."iteration" >= ${first} + CAST(k.n * ${last - first} / ${maxPoints - 1} AS INTEGER)
+                AND s."iteration" >= ${first} + CAST(CAST(k.n AS BIGINT) * ${last - first} / ${maxPoints - 1} AS INTEGER)
               ORDER BY s."iteration" LIMIT 1)
       FROM k)
     ORDER BY m."iteration"`;

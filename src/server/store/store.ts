@@ -1,10 +1,11 @@
-// The service's database: runs, their metrics and the files they produced, in SQLite.
-import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
+// The service's database: runs, their metrics and the files they produced, in SQLite or PostgreSQL.
 import type { TrainConfig } from "../../engine/config.js";
 import type { IterationMetrics } from "../../engine/metrics.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
-import { Prisma, PrismaClient } from "./generated/client.js";
+import type { Dialect } from "./dialect.js";
+import { Prisma, type PrismaClient } from "./generated/client.js";
 import { evenlySpacedMetrics, insertMetrics, metricsBounds } from "./metrics-sql.js";
+import { openClient } from "./open-client.js";
 import { toCheckpoint, toRun, toSample } from "./rows.js";
 import { InputError } from "../input-error.js";
 import {
@@ -21,39 +22,31 @@ import {
   type SampleRecord,
 } from "./types.js";
 
-/** busy_timeout: how long a statement waits for another connection's lock before failing. */
-const BUSY_TIMEOUT_MS = 5000;
-
 const NEWEST_FIRST = [{ createdAt: "desc" }, { id: "desc" }] satisfies Prisma.RunOrderByWithRelationInput[];
 const OLDEST_FIRST = [{ createdAt: "asc" }, { id: "asc" }] satisfies Prisma.RunOrderByWithRelationInput[];
 /** First come, first served: a resumed run joins the queue's end, behind runs already waiting. */
 const QUEUE_ORDER = [{ queuedAt: "asc" }, { id: "asc" }] satisfies Prisma.RunOrderByWithRelationInput[];
 /** Metrics leave the store as the engine's IterationMetrics: the caller knows the run. */
 const WITHOUT_RUN_ID = { runId: true } as const;
+/** The largest iteration a column holds (Prisma's Int is 32-bit): an open range's end. */
+const MAX_ITERATION = 2 ** 31 - 1;
 
 export class Store {
-  private constructor(private readonly prisma: PrismaClient) {}
+  private constructor(
+    private readonly prisma: PrismaClient,
+    private readonly dialect: Dialect,
+  ) {}
 
-  /** Opens a migrated database (see migrateDatabase), e.g. `file:./data/dcgan.db`. */
+  /**
+   * Opens a migrated database (see migrateDatabase): SQLite for a `file:` URL, e.g.
+   * `file:./data/dcgan.db`, PostgreSQL for a `postgresql://` one.
+   */
   static async open(databaseUrl: string): Promise<Store> {
-    const prisma = new PrismaClient({ adapter: new PrismaBetterSQLite3({ url: databaseUrl, timeout: BUSY_TIMEOUT_MS }) });
-    try {
-      // WAL lets readers (another process, a backup) go on while a metrics batch commits,
-      // and it is stored in the file. With WAL, synchronous=NORMAL stays consistent
-      // after a crash and spares an fsync per commit. The adapter holds one connection,
-      // so the per-connection pragmas hold for every query.
-      const [mode] = await prisma.$queryRawUnsafe<{ journal_mode: string }[]>("PRAGMA journal_mode = WAL");
-      if (mode?.journal_mode !== "wal") throw new Error(`${databaseUrl}: journal_mode is ${mode?.journal_mode}, not wal`);
-      await prisma.$executeRawUnsafe("PRAGMA synchronous = NORMAL");
-      // Deleting a run cascades through the foreign keys, which SQLite enforces only when asked.
-      await prisma.$executeRawUnsafe("PRAGMA foreign_keys = ON");
-    } catch (err) {
-      await prisma.$disconnect();
-      throw err;
-    }
-    return new Store(prisma);
+    const { prisma, dialect } = await openClient(databaseUrl);
+    return new Store(prisma, dialect);
   }
 
+  /** Closes the database file, or PostgreSQL's connection pool. */
   close(): Promise<void> {
     return this.prisma.$disconnect();
   }
@@ -96,6 +89,15 @@ export class Store {
     }
   }
 
+  /**
+   * Applies `patch` only if the run's status is one of `from`, in one statement (so of
+   * two processes racing for a run, one wins); the updated run, or null when it was not.
+   */
+  async updateRunIf(id: string, from: RunStatus[], patch: RunPatch): Promise<RunRecord | null> {
+    const { count } = await this.prisma.run.updateMany({ where: { id, status: { in: from } }, data: patch });
+    return count === 0 ? null : this.getRun(id);
+  }
+
   /** The next run to start. */
   async nextQueued(): Promise<RunRecord | null> {
     const row = await this.prisma.run.findFirst({ where: { status: "QUEUED" }, orderBy: QUEUE_ORDER });
@@ -128,7 +130,7 @@ export class Store {
 
   /** Stores a batch in one statement (so one transaction); rows replace stored rows of the same iteration. */
   async addMetrics(runId: string, rows: IterationMetrics[]): Promise<void> {
-    if (rows.length > 0) await insertMetrics(this.prisma, runId, rows);
+    if (rows.length > 0) await insertMetrics(this.prisma, this.dialect, runId, rows);
   }
 
   /** Iterations after `afterIteration`, ascending. */
@@ -151,7 +153,7 @@ export class Store {
     if (maxPoints === undefined) return all();
     if (!Number.isInteger(maxPoints) || maxPoints < 2) throw new InputError("maxPoints", "must be an integer of at least 2");
     // Counting stops at maxPoints + 1: only "does it fit?" matters.
-    const { first, last, count } = await metricsBounds(this.prisma, runId, from ?? 0, to ?? Number.MAX_SAFE_INTEGER, maxPoints + 1);
+    const { first, last, count } = await metricsBounds(this.prisma, runId, from ?? 0, to ?? MAX_ITERATION, maxPoints + 1);
     if (count <= maxPoints || first === null || last === null) return all();
     return evenlySpacedMetrics(this.prisma, runId, first, last, maxPoints);
   }
