@@ -129,6 +129,8 @@ describe("distributed: API replicas and workers on PostgreSQL and Redis", () => 
     );
     await killed;
     expect(iterations(events)).toEqual(oneToN(150));
+    const survivor = workers.find((w) => w.process.exitCode === null && w.process.signalCode === null)!;
+    expect(survivor.output()).toContain("taking over a run whose worker was lost");
     const interrupted = await storedMetrics(api, runId);
     expect(interrupted.status).toBe("COMPLETED");
 
@@ -163,18 +165,20 @@ describe("distributed: API replicas and workers on PostgreSQL and Redis", () => 
     const { replicas } = await deploy({ replicas: 1, workers: 1 });
     const api = replicas[0]!.url;
     const runId = await startRun(api, { iterations: 300, checkpointEvery: 20, sampleEvery: 1000 });
-    let restarts: Promise<unknown> | undefined;
+    let restarts: Promise<number> | undefined;
     const { events } = await followProgress(
       () => api,
       runId,
-      (m) =>
+      (m, all) =>
         void (m.iteration >= 30 &&
           (restarts ??= (async () => {
             await redis.restart();
             await postgres.restart();
+            return all.length;
           })())),
     );
-    await restarts;
+    // Both were back before the run ended: it trained across the restarts.
+    expect(await restarts).toBeLessThan(300);
     expect(iterations(events)).toEqual(oneToN(300));
     const stored = await storedMetrics(api, runId);
     expect(stored.status).toBe("COMPLETED");

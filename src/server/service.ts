@@ -69,7 +69,7 @@ export async function startService(settings: ServerSettings, logger: Logger): Pr
   await mkdir(settings.dataDir, { recursive: true });
   await migrateDatabase(settings.databaseUrl);
   const store = await Store.open(settings.databaseUrl);
-  const events = createRunEvents(settings.redisUrl, settings.limits.subscriberBuffer);
+  const events = createRunEvents(settings.redisUrl, settings.limits.subscriberBuffer, logger);
   const states = new RunStates(store, events);
   const system = new SystemFacts(logger);
   const trainer: TrainerContext = { store, events, states, dataDir: settings.dataDir, dataRoots: settings.dataRoots, logger };

@@ -17,6 +17,7 @@ export class MetricsBuffer {
   private rows: IterationMetrics[] = [];
   private flushing: Promise<void> = Promise.resolve();
   private timer?: NodeJS.Timeout;
+  private discarded = false;
 
   constructor(
     private readonly store: Store,
@@ -25,9 +26,18 @@ export class MetricsBuffer {
   ) {}
 
   add(metrics: IterationMetrics): void {
+    if (this.discarded) return;
     this.rows.push(metrics);
     if (this.rows.length >= MAX_BATCH) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), FLUSH_INTERVAL_MS);
+  }
+
+  /** Drops what waits and takes no more: the run is no longer this trainer's to record. */
+  discard(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.rows = [];
+    this.discarded = true;
   }
 
   /** Resolves once everything added so far is committed, or given up on (and reported). */

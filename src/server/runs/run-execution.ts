@@ -23,7 +23,7 @@ export interface TrainerContext {
 }
 
 /** How a run's training ended, as this execution saw it. */
-export type ExecutionEnd = "finished" | "interrupted" | "failed";
+export type ExecutionEnd = "finished" | "interrupted" | "failed" | "abandoned";
 
 /** Where a run's files go under the data folder. */
 export function runDir(dataDir: string, id: string): string {
@@ -45,6 +45,8 @@ export class RunExecution {
   private readonly metrics: MetricsBuffer;
   /** Set when the trainer itself stops the run (its server or worker shutting down): it ends INTERRUPTED. */
   private interrupted = false;
+  /** Set by `abandon`: what the process reported is not recorded any more. */
+  private abandoned = false;
   private handling: Promise<unknown> = Promise.resolve();
 
   /**
@@ -88,7 +90,7 @@ export class RunExecution {
     });
     this.ended = new Promise((done) => {
       this.process.on("exit", (error) => {
-        this.chain(async () => {
+        void this.chain(async () => {
           await this.metrics.flush();
           const current = await store.getRun(run.id);
           if (current && (current.status === "RUNNING" || current.status === "STOPPING")) {
@@ -98,7 +100,9 @@ export class RunExecution {
             await context.states.set(run.id, { status, finishedAt: new Date(), error: message });
             logger.error({ runId: run.id, status, error: message }, "run ended without finishing");
           }
-          const end = (await store.getRun(run.id))?.status;
+        }).then(async () => {
+          if (this.abandoned) return done("abandoned");
+          const end = (await store.getRun(run.id).catch(() => null))?.status;
           done(end === "INTERRUPTED" ? "interrupted" : end === "FAILED" ? "failed" : "finished");
         });
       });
@@ -121,6 +125,16 @@ export class RunExecution {
   }
 
   /**
+   * Kills the process and records nothing more: the run is no longer this trainer's (a
+   * worker cut off from Redis past its lock, whose run another worker has taken over).
+   */
+  abandon(): void {
+    this.abandoned = true;
+    this.metrics.discard();
+    this.process.kill();
+  }
+
+  /**
    * Runs `step` after the previous ones. A step that fails (the database restarting) is
    * tried again (retry.ts) before the next, so nothing a run reports is skipped or
    * reordered; every step is safe to repeat.
@@ -129,7 +143,7 @@ export class RunExecution {
     const { logger } = this.context;
     const runId = this.run.id;
     this.handling = this.handling
-      .then(() => retrying(step, (err) => logger.warn({ err, runId }, "recording what the run reported failed; trying again")))
+      .then(() => (this.abandoned ? undefined : retrying(step, (err) => logger.warn({ err, runId }, "recording what the run reported failed; trying again"))))
       .catch((err: unknown) => logger.error({ err, runId }, "handling a training message failed"));
     return this.handling;
   }

@@ -37,6 +37,9 @@ export interface TrainingWorkerOptions {
 export class TrainingWorker {
   readonly id = newWorkerId();
   private readonly active = new Map<string, RunExecution>();
+  /** When each run's hold (its job's lock) was last renewed: a run not renewed for a whole lock may be another worker's by now. */
+  private readonly renewedAt = new Map<string, number>();
+  private readonly watchdog: NodeJS.Timeout;
   private readonly worker: Worker<RunJob>;
   private readonly queueEvents: QueueEvents;
   private readonly subscriber: Redis;
@@ -67,6 +70,15 @@ export class TrainingWorker {
       maxStalledCount: stalls.maxStalls,
     });
     this.worker.on("error", (err) => this.log.error({ err }, "worker error"));
+    this.worker.on("locksRenewed", ({ jobIds }) => jobIds.forEach((jobId) => this.renewedAt.set(runIdOfJob(jobId), Date.now())));
+    this.worker.on("lockRenewalFailed", (jobIds) => jobIds.forEach((jobId) => this.abandon(runIdOfJob(jobId), "its lock could not be renewed")));
+    // Cut off from Redis, renewals neither succeed nor fail: they wait. Past a whole lock
+    // another worker may train the run, so this one stops recording it (a fence).
+    this.watchdog = setInterval(() => {
+      for (const runId of this.active.keys()) {
+        if (Date.now() - (this.renewedAt.get(runId) ?? 0) > stalls.lockMs) this.abandon(runId, `its lock was not renewed for ${stalls.lockMs} ms`);
+      }
+    }, stalls.lockMs / 4);
     this.worker.on("stalled", (jobId) => this.log.warn({ runId: runIdOfJob(jobId) }, "a run's worker was lost; the run goes back to the queue"));
     this.heartbeat = startHeartbeat(
       this.redis,
@@ -87,6 +99,7 @@ export class TrainingWorker {
   /** Stops taking runs; running ones stop at an iteration boundary and go back to the queue. */
   async close(): Promise<void> {
     this.closing = true;
+    clearInterval(this.watchdog);
     for (const execution of this.active.values()) execution.interrupt();
     await this.worker.close();
     await this.heartbeat.stop();
@@ -112,11 +125,13 @@ export class TrainingWorker {
     const checkpoint = await this.startingCheckpoint(run, job.data.checkpointId, takeover);
     const execution = new RunExecution(this.options.context, run, checkpoint, this.options.threads);
     this.active.set(run.id, execution);
+    this.renewedAt.set(run.id, Date.now());
     try {
       const end = await execution.ended;
       if (end === "interrupted" && this.closing) await this.putBack(run.id);
     } finally {
       this.active.delete(run.id);
+      this.renewedAt.delete(run.id);
     }
   }
 
@@ -131,6 +146,15 @@ export class TrainingWorker {
     if (!takeover) return chosen;
     const since = checkpoints.filter((c) => c.createdAt >= run.queuedAt).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
     return since.at(-1) ?? chosen;
+  }
+
+  /** Stops training a run that may be another worker's now, recording nothing more about it. */
+  private abandon(runId: string, why: string): void {
+    const execution = this.active.get(runId);
+    if (!execution) return;
+    this.log.warn({ runId, why }, "run abandoned: another worker takes it over from its latest checkpoint");
+    execution.abandon();
+    this.active.delete(runId);
   }
 
   /** A run interrupted by this worker's close joins the queue again, to continue elsewhere. */

@@ -8,6 +8,7 @@ import { createLogger } from "../logger.js";
 import { RunStates } from "../runs/run-states.js";
 import { SystemFacts } from "../runs/system-facts.js";
 import { DEFAULT_LIMITS, dataRootsFrom, stallSettings } from "../settings.js";
+import { dialectOf } from "../store/dialect.js";
 import { migrateDatabase } from "../store/migrate.js";
 import { Store } from "../store/store.js";
 import { TrainingWorker } from "./training-worker.js";
@@ -27,12 +28,17 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     process.stderr.write("dcgan: worker needs --database-url (DATABASE_URL) and --redis-url (REDIS_URL): the deployment's PostgreSQL and Redis\n");
     process.exit(1);
   }
+  if (dialectOf(databaseUrl) !== "postgresql") {
+    // SQLite is one machine's file: workers elsewhere cannot reach it, and several writers contend for its lock.
+    process.stderr.write(`dcgan: worker needs a PostgreSQL DATABASE_URL (postgresql://...), not ${databaseUrl}\n`);
+    process.exit(1);
+  }
   const logger = createLogger();
   const dataDir = resolve(options.dataDir);
   await migrateDatabase(databaseUrl);
   const store = await Store.open(databaseUrl);
   // A worker publishes only; the bound is for subscribers, which it has none of.
-  const events = new RedisRunEvents(redisUrl, DEFAULT_LIMITS.subscriberBuffer);
+  const events = new RedisRunEvents(redisUrl, DEFAULT_LIMITS.subscriberBuffer, (err) => logger.warn({ err }, "Redis connection error"));
   const system = new SystemFacts(logger);
   const worker = new TrainingWorker({
     context: { store, events, states: new RunStates(store, events), dataDir, dataRoots: dataRootsFrom(options.dataRoots, dataDir), logger },

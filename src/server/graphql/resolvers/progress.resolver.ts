@@ -53,6 +53,8 @@ function progressStream({ runId, after }: ProgressArgs, { runs, events, store }:
 async function* runUpdates(runId: string | undefined, { events, store }: Context): AsyncGenerator<RunRecord> {
   const subscription = events.updates.subscribe(runId ?? ALL_RUNS);
   try {
+    // Updates flow from here on (on Redis, once its channel is subscribed): only then is the current state read.
+    await subscription.ready;
     if (runId !== undefined) {
       const current = await store.getRun(runId);
       if (current) yield current;
