@@ -194,6 +194,13 @@ describe.each(testDatabases())("the store on $name", ({ name, fresh }) => {
       expect(stored.slice(200, 250)).toEqual(replayed);
     });
 
+    it("keeps the last row of an iteration sent twice in one batch (a retried batch with what came meanwhile)", async () => {
+      const run = await store.createRun({ name: "m", config: CONFIG });
+      const [first, second, again] = metricsFor([1, 2, 2]);
+      await store.addMetrics(run.id, [first!, second!, again!]);
+      expect(await store.metrics(run.id)).toEqual([first, again]);
+    });
+
     it("downsamples evenly, first and last included, in ascending order", async () => {
       const run = await store.createRun({ name: "m", config: CONFIG });
       const rows = metricsFor(range(1, 10_000));
@@ -299,6 +306,17 @@ describe.each(testDatabases())("the store on $name", ({ name, fresh }) => {
         expect(await count(table)).toEqual([{ runId: kept.id, n: table === "Metric" ? 100 : 1 }]);
       }
     });
+  });
+
+  it("closes its connections", async () => {
+    await store.createRun({ name: "c", config: CONFIG });
+    await store.close();
+    // Only PostgreSQL's pool is seen from outside; a SQLite file has no sessions.
+    if (name === "PostgreSQL") {
+      const sessions = await queryDatabase(url, "SELECT CAST(COUNT(*) AS INTEGER) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()");
+      expect(sessions).toEqual([{ n: 0 }]);
+    }
+    store = await Store.open(url);
   });
 
   describe("migrations", () => {

@@ -2,7 +2,9 @@
  * `npm run bench`: images/s of whole training iterations on every available backend,
  * beside PyTorch's CPU reference measured in the same run (src/bench/throughput.ts), and
  * the latency of the dashboard's queries under load; as tables and as JSON.
- * DCGAN_BENCH_ONLY=throughput stops after the training throughput.
+ * DCGAN_BENCH_ONLY=throughput stops after the training throughput; =storage runs only
+ * the store's section (src/bench/storage.ts).
+ * DCGAN_BENCH_ONLY=distributed runs only issue 15's worker-to-replicas streaming (src/bench/distributed.ts).
  */
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
@@ -13,7 +15,9 @@ import { serviceThreads } from "../server/runs/local-run-queue.js";
 import { benchCliRun } from "./cli-run.js";
 import { benchQueries } from "./queries.js";
 import type { BenchRun } from "./bench-run.js";
+import { benchDistributed, benchDistributedOnly } from "./distributed.js";
 import { percentile } from "./stats.js";
+import { benchStorageOnly } from "./storage.js";
 import { benchLiveTail, benchStreaming } from "./streaming.js";
 import { benchThroughput } from "./throughput.js";
 
@@ -31,7 +35,12 @@ const PIPELINE_RUN: BenchRun = {
   threads: serviceThreads(1),
 };
 
+/** Issue 15's run: long enough for tens of thousands of latency samples (iterations x 500 subscribers). */
+const DISTRIBUTED_RUN: BenchRun = { iterations: 100, writeEvery: 100_000, dataset: "SYNTHETIC", threads: PIPELINE_RUN.threads };
+
 async function main(): Promise<void> {
+  if (process.env.DCGAN_BENCH_ONLY === "storage") return benchStorageOnly();
+  if (process.env.DCGAN_BENCH_ONLY === "distributed") return benchDistributedOnly(DISTRIBUTED_RUN);
   const report = await backendReport();
   const throughput = await benchThroughput(report);
   const { rows, table } = throughput;
@@ -84,8 +93,10 @@ async function main(): Promise<void> {
   ].join("\n");
   // Viewers that each send their own `after` (issue 13), beside identical ones.
   const liveTail = await benchLiveTail(1000);
-  process.stdout.write(`\nMachine: ${machine}\n${header}\n\n${table}\n\n${queryTable}\n\n${pipelineTable}\n\n${streamingTable}\n\n${liveTail.table}\n`);
-  await writeFile(out, JSON.stringify({ date: new Date().toISOString(), machine, backends: report, rows, throughput: throughputJson, queries, dashboard, pipeline, streaming, liveTail: liveTail.rows }, null, 2));
+  // Issue 15: from a worker through Redis to subscribers on one replica, then on two.
+  const distributed = await benchDistributed(DISTRIBUTED_RUN);
+  process.stdout.write(`\nMachine: ${machine}\n${header}\n\n${table}\n\n${queryTable}\n\n${pipelineTable}\n\n${streamingTable}\n\n${liveTail.table}\n\n${distributed.table}\n`);
+  await writeFile(out, JSON.stringify({ date: new Date().toISOString(), machine, backends: report, rows, throughput: throughputJson, queries, dashboard, pipeline, streaming, liveTail: liveTail.rows, distributed: distributed.rows }, null, 2));
   process.stdout.write(`\nwrote ${out}\n`);
 }
 
