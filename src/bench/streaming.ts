@@ -25,12 +25,12 @@ export interface StreamingResult {
 }
 
 /** Resident memory (kB) and CPU seconds of a process that is still running. */
-function processStats(pid: number): { rssKb: number; cpuSeconds: number } {
+export function processStats(pid: number): { rssKb: number; cpuSeconds: number } {
   return { rssKb: rssKb(pid) ?? Number.NaN, cpuSeconds: cpuSeconds(pid) ?? Number.NaN };
 }
 
 /** One graphql-ws subscriber on a raw socket: as light a client as can be, so that the server is what is measured. */
-async function subscribe(
+export async function subscribe(
   url: string,
   runId: string,
   onIteration: (iteration: number, finishedAt: number) => void,
@@ -112,6 +112,14 @@ export async function benchStreaming(subscribers: number, { iterations, writeEve
   });
 }
 
+/** Posts a query to the server at `url` and returns its data; GraphQL errors throw. */
+export async function gqlAt<D = unknown>(url: string, query: string): Promise<D> {
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query }) });
+  const body = (await res.json()) as { data?: D; errors?: unknown };
+  if (!body.data) throw new Error(`${query}: ${JSON.stringify(body.errors)}`);
+  return body.data;
+}
+
 /** The server in its own process, with a fresh data folder, for `fn`; `gql` posts a query and returns its data. */
 async function withServer<T>(
   subscribers: number,
@@ -126,13 +134,7 @@ async function withServer<T>(
       onStderr: (line) => process.stderr.write(`${line}\n`),
     });
     const { url } = server;
-    const gql = async <D>(query: string): Promise<D> => {
-      const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query }) });
-      const body = (await res.json()) as { data?: D; errors?: unknown };
-      if (!body.data) throw new Error(`${query}: ${JSON.stringify(body.errors)}`);
-      return body.data;
-    };
-    return await fn({ url, pid: server.pid, gql });
+    return await fn({ url, pid: server.pid, gql: (query) => gqlAt(url, query) });
   } finally {
     await server?.stop();
     await rm(dataDir, { recursive: true, force: true });
