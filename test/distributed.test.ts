@@ -32,8 +32,15 @@ afterEach(async () => {
   running = undefined;
 });
 
+/** Stops (or kills) the worker that trains the run, as `Query.workers` says. */
+async function stopTrainerOf(api: string, runId: string, signal: NodeJS.Signals): Promise<void> {
+  const { workers } = await gqlData<{ workers: { id: string; runIds: string[] }[] }>(api, "{ workers { id runIds } }");
+  const trainer = workers.find((w) => w.runIds.includes(runId))!;
+  await running!.workers.find((w) => w.id === trainer.id)!.stop(signal);
+}
+
 /** Replicas with training off and workers of concurrency 1, on a fresh database and an empty Redis. */
-async function deploy({ replicas, workers }: { replicas: number; workers: number }): Promise<Deployment> {
+async function deploy({ replicas, workers, env: extra = {} }: { replicas: number; workers: number; env?: Record<string, string> }): Promise<Deployment> {
   const flush = new Redis(redis.url);
   await flush.flushall();
   await flush.quit();
@@ -42,6 +49,7 @@ async function deploy({ replicas, workers }: { replicas: number; workers: number
     REDIS_URL: redis.url,
     DATA_DIR: await tempDir(),
     STALL_TIMEOUT_MS: String(STALL_TIMEOUT_MS),
+    ...extra,
   };
   running = {
     replicas: await Promise.all(Array.from({ length: replicas }, () => spawnServer({ ...env, TRAINING: "off" }))),
@@ -121,11 +129,7 @@ describe("distributed: API replicas and workers on PostgreSQL and Redis", () => 
       runId,
       (m) =>
         void (m.iteration >= 40 &&
-          (killed ??= (async () => {
-            const list = await gqlData<{ workers: { id: string; runIds: string[] }[] }>(api, "{ workers { id runIds } }");
-            const trainer = list.workers.find((w) => w.runIds.includes(runId))!;
-            await workers.find((w) => w.id === trainer.id)!.stop("SIGKILL");
-          })())),
+          (killed ??= stopTrainerOf(api, runId, "SIGKILL"))),
     );
     await killed;
     expect(iterations(events)).toEqual(oneToN(150));
@@ -196,5 +200,65 @@ describe("distributed: API replicas and workers on PostgreSQL and Redis", () => 
     const mostAtOnce = Math.max(...spans.map(([start]) => spans.filter(([s, f]) => s <= start && start < f).length));
     expect(mostAtOnce).toBeLessThanOrEqual(2);
     expect(mostAtOnce).toBe(2);
+  });
+
+  it("a worker stopped with SIGTERM hands its run back: it stops at an iteration boundary with a checkpoint, and another worker continues it to the end", async () => {
+    const { replicas, workers } = await deploy({ replicas: 1, workers: 2 });
+    const api = replicas[0]!.url;
+    const runId = await startRun(api, { iterations: 150, checkpointEvery: 1000, sampleEvery: 1000 });
+    let stopped: Promise<unknown> | undefined;
+    const { events } = await followProgress(() => api, runId, (m) => void (m.iteration >= 40 && (stopped ??= stopTrainerOf(api, runId, "SIGTERM"))));
+    await stopped;
+    expect(workers.filter((w) => w.process.exitCode === 0)).toHaveLength(1);
+    expect(iterations(events)).toEqual(oneToN(150));
+    const { run } = await gqlData<{ run: { status: string; checkpoints: { iteration: number }[] } }>(api, `{ run(id: "${runId}") { status checkpoints { iteration } } }`);
+    expect(run.status).toBe("COMPLETED");
+    // The handover checkpoint (checkpointEvery is far beyond the run), then the last.
+    expect(run.checkpoints.map((c) => c.iteration)).toEqual([expect.any(Number), 150]);
+    expect(run.checkpoints[0]!.iteration).toBeGreaterThanOrEqual(40);
+  });
+
+  it("a run whose worker is lost more often than MAX_STALLS allows FAILS, saying why, and can be resumed", async () => {
+    const { replicas } = await deploy({ replicas: 1, workers: 2, env: { MAX_STALLS: "0" } });
+    const api = replicas[0]!.url;
+    const runId = await startRun(api, { iterations: 100_000, checkpointEvery: 10, sampleEvery: 1000 });
+    await followProgress(() => api, runId, (m) => {
+      if (m.iteration === 20) void stopTrainerOf(api, runId, "SIGKILL");
+    }).catch(() => undefined);
+    const failed = await waitForStatus<{ status: string; error: string }>(api, runId, ["FAILED"]);
+    expect(failed.error).toMatch(/worker was lost more than 0 times/);
+    await gqlData(api, `mutation { resumeRun(id: "${runId}") { id } }`);
+    expect((await waitForStatus(api, runId, ["RUNNING"])).status).toBe("RUNNING");
+  });
+
+  it("a worker frozen past its lock (as if cut off): another takes the run over, and the thawed one abandons it without recording anything more", async () => {
+    const { replicas, workers } = await deploy({ replicas: 1, workers: 2 });
+    const api = replicas[0]!.url;
+    const config = { iterations: 150, checkpointEvery: 10, sampleEvery: 1000 };
+    const runId = await startRun(api, config);
+    let frozen: WorkerProcess | undefined;
+    let thawed = false;
+    const { events } = await followProgress(
+      () => api,
+      runId,
+      (m) =>
+        void (async () => {
+          if (m.iteration >= 40 && !frozen) {
+            const { workers: list } = await gqlData<{ workers: { id: string; runIds: string[] }[] }>(api, "{ workers { id runIds } }");
+            frozen = workers.find((w) => w.id === list.find((l) => l.runIds.includes(runId))!.id)!;
+            frozen.process.kill("SIGSTOP");
+          } else if (m.iteration >= 120 && frozen && !thawed) {
+            thawed = true;
+            frozen.process.kill("SIGCONT");
+          }
+        })(),
+    );
+    expect(iterations(events)).toEqual(oneToN(150));
+    const stored = await storedMetrics(api, runId);
+    expect(stored.status).toBe("COMPLETED");
+    const referenceId = await startRun(api, config);
+    await waitForStatus(api, referenceId, ["COMPLETED", "FAILED"]);
+    expect(stored.metrics).toEqual((await storedMetrics(api, referenceId)).metrics);
+    expect(frozen!.output()).toContain("run abandoned");
   });
 });

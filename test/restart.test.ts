@@ -104,6 +104,29 @@ describe("server restarts", () => {
       await second.stop();
     }
   });
+
+  it("resume after a kill never continues past the stored metrics: a checkpoint on disk beyond the last committed batch is passed over, so no iteration goes missing", async () => {
+    const dataDir = await tempDir();
+    const db = await freshDatabase();
+    const first = await spawnServer({ DATA_DIR: dataDir, DATABASE_URL: db });
+    const { startRun } = await gqlData<{ startRun: { id: string } }>(first.url, RUN);
+    await updatesUntil(first.url, startRun.id, "checkpoints { iteration }", (run: { checkpoints: unknown[] }) => run.checkpoints.length >= 3);
+    await first.stop("SIGKILL");
+    // As if the server had died with its last metrics batches uncommitted: checkpoints 6 and 9 lie past the stored rows.
+    const sqlite = new Database(db.replace(/^file:/, ""));
+    sqlite.prepare(`DELETE FROM "Metric" WHERE "runId" = ? AND "iteration" > 4`).run(startRun.id);
+    sqlite.prepare(`UPDATE "Run" SET "iteration" = 4 WHERE "id" = ?`).run(startRun.id);
+    sqlite.close();
+
+    const second = await spawnServer({ DATA_DIR: dataDir, DATABASE_URL: db });
+    try {
+      await gqlData(second.url, `mutation { resumeRun(id: "${startRun.id}") { id } }`);
+      // From checkpoint 3: iteration 4 again, then every one after it.
+      expect(await progress(second.url, startRun.id, 0, 12)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    } finally {
+      await second.stop();
+    }
+  });
 });
 
 const RUN_WITH_SAMPLES = RUN.replace("sampleEvery: 1000", "sampleEvery: 3");

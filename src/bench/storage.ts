@@ -12,7 +12,7 @@ import pg from "pg";
 import { parseTrainConfig } from "../engine/config.js";
 import type { IterationMetrics } from "../engine/metrics.js";
 import { startPostgresServer } from "../dev/postgres-server.js";
-import { MetricsBuffer } from "../server/runs/metrics-buffer.js";
+import { MAX_BATCH, MetricsBuffer } from "../server/runs/metrics-buffer.js";
 import { migrateDatabase } from "../server/store/migrate.js";
 import { Store } from "../server/store/store.js";
 import { percentile } from "./stats.js";
@@ -20,8 +20,6 @@ import { percentile } from "./stats.js";
 /** Runs writing at once, and the iterations each writes. */
 const CONCURRENT_RUNS = 8;
 const ITERATIONS_PER_RUN = 25_000;
-/** MetricsBuffer's batch: it flushes once this many rows wait. */
-const BATCH = 500;
 /** The stored history replayed, and the page a live tail reads it in (live-tail.ts's default). */
 const REPLAYED_ITERATIONS = 200_000;
 const REPLAY_PAGE = 1000;
@@ -56,7 +54,7 @@ function metric(iteration: number): IterationMetrics {
  * CONCURRENT_RUNS runs each write ITERATIONS_PER_RUN iterations through a MetricsBuffer
  * (addMetrics, then the run's progress, per batch), as fast as the database takes them:
  * each run waits for its batch to commit before adding the next, so the batches stay at
- * BATCH rows and the rate is what the database sustains.
+ * MAX_BATCH rows and the rate is what the database sustains.
  */
 async function ingest(store: Store): Promise<{ iterationsPerSecond: number; batchMs: number[] }> {
   const batchMs: number[] = [];
@@ -67,8 +65,8 @@ async function ingest(store: Store): Promise<{ iterationsPerSecond: number; batc
   await Promise.all(
     runs.map(async (run) => {
       const buffer = new MetricsBuffer(store, run.id, { onStored: async () => undefined, onError: (err) => (failure ??= err) });
-      for (let first = 1; first <= ITERATIONS_PER_RUN; first += BATCH) {
-        for (let iteration = first; iteration < first + BATCH; iteration++) buffer.add(metric(iteration));
+      for (let first = 1; first <= ITERATIONS_PER_RUN; first += MAX_BATCH) {
+        for (let iteration = first; iteration < first + MAX_BATCH; iteration++) buffer.add(metric(iteration));
         const t = performance.now();
         await buffer.flush();
         batchMs.push(performance.now() - t);
@@ -149,7 +147,7 @@ export async function benchStorage(): Promise<{ rows: StorageRow[]; table: strin
     await postgres.stop();
   }
   const table = [
-    `| store | ingestion: ${CONCURRENT_RUNS} runs writing ${BATCH}-iteration batches at once, iterations/s | batch commit p50 / p99 ms | replay of ${REPLAYED_ITERATIONS.toLocaleString("en")} iterations just written, ${REPLAY_PAGE} per page, iterations/s | page p50 / p99 ms | replay after ANALYZE, iterations/s |`,
+    `| store | ingestion: ${CONCURRENT_RUNS} runs writing ${MAX_BATCH}-iteration batches at once, iterations/s | batch commit p50 / p99 ms | replay of ${REPLAYED_ITERATIONS.toLocaleString("en")} iterations just written, ${REPLAY_PAGE} per page, iterations/s | page p50 / p99 ms | replay after ANALYZE, iterations/s |`,
     "| --- | --- | --- | --- | --- | --- |",
     ...rows.map(
       (r) =>

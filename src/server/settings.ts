@@ -159,7 +159,7 @@ export function readSettings(argv: string[], env: NodeJS.ProcessEnv = process.en
     .option("--host <host>", "address to bind (HOST)", env.HOST ?? "127.0.0.1")
     .option("--port <port>", "port, 0 for any free one (PORT)", integerFrom(0), fromEnv("PORT", 0, 4000))
     .option("--data-dir <dir>", "folder for the database, checkpoints and samples (DATA_DIR)", env.DATA_DIR ?? "data")
-    .option("--database-url <url>", "SQLite database (DATABASE_URL; default: file:<data-dir>/dcgan.db)", env.DATABASE_URL)
+    .option("--database-url <url>", "the database: file:<path> for SQLite, postgresql://... for PostgreSQL (DATABASE_URL; default: file:<data-dir>/dcgan.db)", env.DATABASE_URL)
     .option(
       "--max-concurrent-runs <n>",
       "runs that train at once; others wait QUEUED (MAX_CONCURRENT_RUNS)",

@@ -2,9 +2,9 @@ import * as tf from "@tensorflow/tfjs-core";
 // tfjs-core's Node build registers no gradients; the tfjs bundle does (and the cpu backend).
 import "@tensorflow/tfjs";
 import { BACKEND_ORDER, type BackendChoice, type BackendName } from "../config.js";
-import { SOFTWARE_ADAPTER } from "./webgpu.js";
+import { autoTakes } from "./auto.js";
 
-export { BACKEND_ORDER, type BackendName };
+export { autoTakes, BACKEND_ORDER, type BackendName };
 
 export interface BackendStatus {
   name: BackendName;
@@ -92,18 +92,14 @@ export interface BackendSelection {
   skipped: BackendStatus[];
 }
 
-/**
- * Makes `choice` the active tfjs backend. `auto` takes the first that works in
- * BACKEND_ORDER, skipping software GPU adapters (a CPU trains faster on wasm).
- */
+/** Makes `choice` the active tfjs backend. `auto` takes the first in BACKEND_ORDER that autoTakes. */
 export async function useBackend(choice: BackendChoice): Promise<BackendSelection> {
   const candidates = choice === "auto" ? BACKEND_ORDER : [choice];
   const tried: BackendStatus[] = [];
   for (const name of candidates) {
     const status = await probeBackend(name);
     tried.push(status);
-    if (!status.available) continue;
-    if (choice === "auto" && name === "webgpu" && status.detail.includes(SOFTWARE_ADAPTER)) continue;
+    if (choice === "auto" ? !autoTakes(status) : !status.available) continue;
     await tf.setBackend(name);
     active = name;
     return { chosen: status, skipped: tried.slice(0, -1) };

@@ -1,5 +1,4 @@
-/** Marks a WebGPU adapter that runs on the CPU (lavapipe, SwiftShader). */
-export const SOFTWARE_ADAPTER = "software adapter";
+import { SOFTWARE_ADAPTER } from "./auto.js";
 
 /**
  * WebGPU through Dawn (the npm package `webgpu`). tfjs-backend-webgpu registers

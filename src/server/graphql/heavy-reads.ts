@@ -35,8 +35,8 @@ export function isServerBusy(err: unknown): err is GraphQLError {
  * light queries wait for at most a few of them.
  *
  * Each turn starts on a new turn of the event loop, once the connections waiting to be
- * accepted are. The store's queries run synchronously (better-sqlite3), so a whole
- * operation completes in promise callbacks alone: a turn handed over in one would start
+ * accepted are. On SQLite the store's queries run synchronously (better-sqlite3), so a
+ * whole operation completes in promise callbacks alone: a turn handed over in one would start
  * the next read before the loop polls again, and all the queued reads would run back to
  * back while no connection is even accepted. And libuv accepts one connection per turn
  * of the loop: a probe that connects while 60 other connections wait would otherwise

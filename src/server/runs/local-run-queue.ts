@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import { ALL_CORES } from "../../engine/backends/threads.js";
 import type { CheckpointRecord, RunRecord } from "../store/types.js";
 import { runDir, RunExecution, type TrainerContext } from "./run-execution.js";
+import { latestResumePoint } from "./resume-point.js";
 import type { RunQueue } from "./run-queue.js";
 import { recordUnrecordedFiles } from "./unrecorded-files.js";
 
@@ -94,7 +95,7 @@ export class LocalRunQueue implements RunQueue {
   private async launch(run: RunRecord): Promise<void> {
     // A queued run that has trained before continues from its chosen checkpoint, or
     // (after a server restart forgot the choice) from its latest one.
-    const checkpoint = this.resumeFrom.get(run.id) ?? (await this.context.store.listCheckpoints(run.id)).at(-1);
+    const checkpoint = this.resumeFrom.get(run.id) ?? (await latestResumePoint(this.context.store, run));
     this.resumeFrom.delete(run.id);
     const execution = new RunExecution(this.context, run, checkpoint, serviceThreads(this.maxConcurrentRuns));
     this.active.set(run.id, execution);

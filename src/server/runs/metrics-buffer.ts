@@ -3,7 +3,7 @@ import type { Store } from "../store/store.js";
 import { retrying } from "./retry.js";
 
 /** Rows are written in batches: at most this many at once, at least this often. */
-const MAX_BATCH = 500;
+export const MAX_BATCH = 500;
 const FLUSH_INTERVAL_MS = 200;
 
 /**

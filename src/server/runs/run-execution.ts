@@ -23,7 +23,7 @@ export interface TrainerContext {
 }
 
 /** How a run's training ended, as this execution saw it. */
-export type ExecutionEnd = "finished" | "interrupted" | "failed" | "abandoned";
+export type ExecutionEnd = "finished" | "interrupted" | "failed" | "abandoned" | "handed-over";
 
 /** Where a run's files go under the data folder. */
 export function runDir(dataDir: string, id: string): string {
@@ -45,6 +45,8 @@ export class RunExecution {
   private readonly metrics: MetricsBuffer;
   /** Set when the trainer itself stops the run (its server or worker shutting down): it ends INTERRUPTED. */
   private interrupted = false;
+  /** Set by `handOver`: the run stops here to go on elsewhere, QUEUED rather than finished. */
+  private handingOver = false;
   /** Set by `abandon`: what the process reported is not recorded any more. */
   private abandoned = false;
   private handling: Promise<unknown> = Promise.resolve();
@@ -103,7 +105,7 @@ export class RunExecution {
         }).then(async () => {
           if (this.abandoned) return done("abandoned");
           const end = (await store.getRun(run.id).catch(() => null))?.status;
-          done(end === "INTERRUPTED" ? "interrupted" : end === "FAILED" ? "failed" : "finished");
+          done(end === "QUEUED" ? "handed-over" : end === "INTERRUPTED" ? "interrupted" : end === "FAILED" ? "failed" : "finished");
         });
       });
     });
@@ -122,6 +124,15 @@ export class RunExecution {
 
   kill(): void {
     this.process.kill();
+  }
+
+  /**
+   * Stops like `stop`, and the run goes back to QUEUED instead of finishing, its progress
+   * streams open: its trainer is going away, and another is to continue it (a worker's close).
+   */
+  handOver(): void {
+    this.handingOver = true;
+    this.process.stop();
   }
 
   /**
@@ -185,8 +196,17 @@ export class RunExecution {
         return;
       case "finished": {
         await this.metrics.flush();
+        const progress = { iteration: message.iteration, epoch: message.epoch };
+        // Unless its user stopped it meanwhile (STOPPING): then it stops, as asked.
+        if (this.handingOver && message.status === "stopped") {
+          const queued = await states.transition(runId, ["RUNNING"], { status: "QUEUED", queuedAt: new Date(), ...progress });
+          if (queued) {
+            logger.info({ runId, iteration: message.iteration }, "run handed over: queued again, to continue from its checkpoint");
+            return;
+          }
+        }
         const status: RunStatus = message.status === "completed" ? "COMPLETED" : this.interrupted ? "INTERRUPTED" : "STOPPED";
-        await states.set(runId, { status, finishedAt: new Date(), iteration: message.iteration, epoch: message.epoch });
+        await states.set(runId, { status, finishedAt: new Date(), ...progress });
         logger.info({ runId, status, iteration: message.iteration }, "run finished");
         return;
       }

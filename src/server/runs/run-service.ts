@@ -8,6 +8,7 @@ import { FINISHED_STATUSES, type RunRecord, type RunStatus } from "../store/type
 import { InputError } from "../input-error.js";
 import type { ServiceLimits } from "../settings.js";
 import { progressHistory } from "./progress-history.js";
+import { latestResumePoint } from "./resume-point.js";
 import { runDir } from "./run-execution.js";
 import type { RunQueue } from "./run-queue.js";
 import type { RunStates } from "./run-states.js";
@@ -89,7 +90,7 @@ export class RunService {
     }
     const checkpoint = checkpointId
       ? await this.store.getCheckpoint(checkpointId)
-      : (await this.store.listCheckpoints(id)).at(-1) ?? null;
+      : (await latestResumePoint(this.store, run)) ?? null;
     if (!checkpoint || checkpoint.runId !== id) {
       throw new InputError("checkpointId", checkpointId ? `no checkpoint ${checkpointId} in run ${id}` : `run ${id} has no checkpoint to resume from`);
     }

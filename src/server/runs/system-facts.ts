@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { autoTakes } from "../../engine/backends/auto.js";
 import type { BackendStatus } from "../../engine/backends/index.js";
 import type { DatasetKind } from "../../engine/config.js";
 import { datasetsWithoutPath } from "../../engine/data/index.js";
@@ -20,9 +21,9 @@ export class SystemFacts {
     return this.backendReport;
   }
 
-  /** The backend a run with backend AUTO trains on here: the first that works, in AUTO's order. */
+  /** The backend a run with backend AUTO trains on here (the engine's own rule, autoTakes). */
   async autoBackend(): Promise<{ name: string; detail: string }> {
-    const chosen = (await this.backends()).find((b) => b.available);
+    const chosen = (await this.backends()).find(autoTakes);
     return chosen ? { name: chosen.name, detail: chosen.detail } : { name: "none", detail: "no backend works here" };
   }
 

@@ -3,6 +3,7 @@ import { Redis } from "ioredis";
 import { hostname } from "node:os";
 import type { Logger } from "pino";
 import { runDir, RunExecution, type TrainerContext } from "../runs/run-execution.js";
+import { latestResumePoint } from "../runs/resume-point.js";
 import { recordUnrecordedFiles } from "../runs/unrecorded-files.js";
 import type { CheckpointRecord, RunRecord } from "../store/types.js";
 import { BullmqRunQueue } from "./bullmq-run-queue.js";
@@ -46,9 +47,8 @@ export class TrainingWorker {
   private readonly redis: Redis;
   /** Where runs interrupted by this worker's close go back to. */
   private readonly requeue: BullmqRunQueue;
-  private readonly heartbeat: { stop(): Promise<void> };
+  private readonly heartbeat: { beat(): void; stop(): Promise<void> };
   private readonly startedAt = new Date();
-  private closing = false;
   private readonly log: Logger;
 
   constructor(private readonly options: TrainingWorkerOptions) {
@@ -98,9 +98,8 @@ export class TrainingWorker {
 
   /** Stops taking runs; running ones stop at an iteration boundary and go back to the queue. */
   async close(): Promise<void> {
-    this.closing = true;
     clearInterval(this.watchdog);
-    for (const execution of this.active.values()) execution.interrupt();
+    for (const execution of this.active.values()) execution.handOver();
     await this.worker.close();
     await this.heartbeat.stop();
     await Promise.all([this.queueEvents.close(), this.requeue.close(), this.subscriber.quit(), this.redis.quit()]);
@@ -126,26 +125,26 @@ export class TrainingWorker {
     const execution = new RunExecution(this.options.context, run, checkpoint, this.options.threads);
     this.active.set(run.id, execution);
     this.renewedAt.set(run.id, Date.now());
+    // The workers list shows the run now, not at the next heartbeat.
+    this.heartbeat.beat();
     try {
-      const end = await execution.ended;
-      if (end === "interrupted" && this.closing) await this.putBack(run.id);
+      if ((await execution.ended) === "handed-over") await this.putBack(run.id);
     } finally {
       this.active.delete(run.id);
       this.renewedAt.delete(run.id);
+      this.heartbeat.beat();
     }
   }
 
   /**
    * A new run starts from nothing, a resumed one from the checkpoint it was resumed
-   * from (else its latest), a taken-over one from the newest checkpoint written since.
+   * from (else its latest), a taken-over one from the newest checkpoint written since it
+   * was queued that its stored metrics reach (resume-point.ts).
    */
   private async startingCheckpoint(run: RunRecord, checkpointId: string | undefined, takeover: boolean): Promise<CheckpointRecord | undefined> {
     const { store } = this.options.context;
-    const checkpoints = await store.listCheckpoints(run.id);
-    const chosen = checkpointId === undefined ? checkpoints.at(-1) : checkpoints.find((c) => c.id === checkpointId);
-    if (!takeover) return chosen;
-    const since = checkpoints.filter((c) => c.createdAt >= run.queuedAt).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
-    return since.at(-1) ?? chosen;
+    const chosen = checkpointId === undefined ? await latestResumePoint(store, run) : ((await store.getCheckpoint(checkpointId)) ?? undefined);
+    return (takeover ? await latestResumePoint(store, run, run.queuedAt) : undefined) ?? chosen;
   }
 
   /** Stops training a run that may be another worker's now, recording nothing more about it. */
@@ -157,11 +156,10 @@ export class TrainingWorker {
     this.active.delete(runId);
   }
 
-  /** A run interrupted by this worker's close joins the queue again, to continue elsewhere. */
+  /** A run this worker handed over on closing (QUEUED again) gets a job, for another worker to take. */
   private async putBack(runId: string): Promise<void> {
-    const queued = await this.options.context.states.transition(runId, ["INTERRUPTED"], { status: "QUEUED", queuedAt: new Date(), error: null, finishedAt: null });
-    if (queued) await this.requeue.enqueue(queued);
-    this.log.info({ runId }, "worker closing: run queued again, to continue from its checkpoint");
+    const queued = await this.options.context.store.getRun(runId);
+    if (queued?.status === "QUEUED") await this.requeue.enqueue(queued);
   }
 
   /**

@@ -28,15 +28,16 @@ export function newWorkerId(): string {
   return `${hostname()}:${process.pid}:${Date.now().toString(36)}`;
 }
 
-/** Writes this worker's entry now and every HEARTBEAT_MS, and removes it on stop. */
-export function startHeartbeat(redis: Redis, describe: () => Omit<WorkerInfo, "lastHeartbeat">, onError: (err: unknown) => void): { stop(): Promise<void> } {
+/** Writes this worker's entry now, every HEARTBEAT_MS, and on `beat` (when its runs change); removes it on stop. */
+export function startHeartbeat(redis: Redis, describe: () => Omit<WorkerInfo, "lastHeartbeat">, onError: (err: unknown) => void): { beat(): void; stop(): Promise<void> } {
   const beat = () => {
     const info = describe();
-    return redis.hset(WORKERS_KEY, info.id, JSON.stringify({ ...info, lastHeartbeat: new Date() })).catch(onError);
+    void redis.hset(WORKERS_KEY, info.id, JSON.stringify({ ...info, lastHeartbeat: new Date() })).catch(onError);
   };
-  void beat();
-  const timer = setInterval(() => void beat(), HEARTBEAT_MS);
+  beat();
+  const timer = setInterval(beat, HEARTBEAT_MS);
   return {
+    beat,
     stop: async () => {
       clearInterval(timer);
       await redis.hdel(WORKERS_KEY, describe().id).catch(onError);
