@@ -1,6 +1,5 @@
 import type { Command } from "commander";
-import { maxStallsOption, stallTimeoutOption } from "../server/settings.js";
-import { integerFrom } from "./args.js";
+import { integerOption, maxStallsOption, stallTimeoutOption } from "../server/settings.js";
 import type { RunAction } from "./errors.js";
 
 export interface WorkerOptions {
@@ -21,7 +20,7 @@ export function addWorkerCommand(program: Command, run: RunAction, env: NodeJS.P
     .option("--redis-url <url>", "the deployment's Redis (REDIS_URL)", env.REDIS_URL)
     .option("--data-dir <dir>", "the artifact folder every replica and worker shares, e.g. an NFS mount (DATA_DIR)", env.DATA_DIR ?? "data")
     .option("--data-roots <dirs>", "colon-separated folders that dataset paths must lie in (DATA_ROOTS; default: <data-dir>:/usr/share/datasets)", env.DATA_ROOTS)
-    .option("--concurrency <n>", "runs trained at once, e.g. one per GPU (WORKER_CONCURRENCY)", integerFrom(1), env.WORKER_CONCURRENCY ? integerFrom(1)(env.WORKER_CONCURRENCY) : 1)
+    .option(...integerOption(env, "concurrency", "WORKER_CONCURRENCY", "runs trained at once, e.g. one per GPU", 1, 1))
     .option(...stallTimeoutOption(env))
     .option(...maxStallsOption(env))
     .action(

@@ -128,23 +128,18 @@ export function dataRootsFrom(option: string | undefined, dataDir: string): stri
   return (option ?? `${dataDir}:/usr/share/datasets`).split(":").filter(Boolean).map((d) => resolve(d));
 }
 
+/** A commander option taking a whole number >= `min`, its default from the variable `name`, else `fallback`. */
+export function integerOption(env: NodeJS.ProcessEnv, flag: string, name: string, help: string, min: number, fallback: number) {
+  return [`--${flag} <n>`, `${help} (${name})`, integerFrom(min), env[name] ? integerFrom(min)(env[name]) : fallback] as const;
+}
+
 /** How long a worker may go silent before its runs move to another: its lock, and how often workers check. */
 export function stallTimeoutOption(env: NodeJS.ProcessEnv) {
-  return [
-    "--stall-timeout-ms <ms>",
-    "a lost worker's runs move to another worker within about twice this (STALL_TIMEOUT_MS)",
-    integerFrom(1000),
-    env.STALL_TIMEOUT_MS ? integerFrom(1000)(env.STALL_TIMEOUT_MS) : DEFAULT_STALL_SETTINGS.lockMs,
-  ] as const;
+  return integerOption(env, "stall-timeout-ms", "STALL_TIMEOUT_MS", "ms after which a lost worker's runs move to another worker, within about twice this", 1000, DEFAULT_STALL_SETTINGS.lockMs);
 }
 
 export function maxStallsOption(env: NodeJS.ProcessEnv) {
-  return [
-    "--max-stalls <n>",
-    "times a run may lose its worker and be taken over; once more fails it (MAX_STALLS)",
-    integerFrom(0),
-    env.MAX_STALLS ? integerFrom(0)(env.MAX_STALLS) : DEFAULT_STALL_SETTINGS.maxStalls,
-  ] as const;
+  return integerOption(env, "max-stalls", "MAX_STALLS", "times a run may lose its worker and be taken over; once more fails it", 0, DEFAULT_STALL_SETTINGS.maxStalls);
 }
 
 export function stallSettings(options: { stallTimeoutMs: number; maxStalls: number }): StallSettings {
