@@ -117,7 +117,7 @@ export function addTrainCommand(program: Command, run: RunAction): void {
               print(formatLogLine(m, info!.epochs, info!.batchesPerEpoch));
             }
           },
-          onSample: (s) => print(`sample ${s.path}`),
+          onSample: (s) => print(`sample ${s.path}${s.diversity === undefined ? "" : ` diversity ${s.diversity.toFixed(4)}`}`),
           onCheckpoint: (c) => print(`checkpoint ${c.path}`),
         });
         output.stop();

@@ -8,6 +8,7 @@ import { makeFolder, writeFileAtomic } from "./files.js";
 import type { Gan } from "./gan.js";
 import type { Rng } from "./rng.js";
 import { checkpointFileName, fixedNoiseSampleFileName, realSampleFileName } from "./run-files.js";
+import { diversityScore } from "./diversity.js";
 import { FIXED_NOISE_COUNT, writeGridPng } from "./samples.js";
 import { WriteQueue } from "./write-queue.js";
 
@@ -21,6 +22,8 @@ export interface FileWritten {
 export interface SampleWritten extends FileWritten {
   /** G's images of the fixed noise, or a grid of real training images. */
   kind: "fixed-noise" | "real";
+  /** Fixed-noise grids: how different its images are from each other (diversityScore); 0 when all are equal. */
+  diversity?: number;
 }
 
 export interface OutputEvents {
@@ -92,8 +95,10 @@ export class RunOutput {
     const data = await gan.generate(this.fixedNoise);
     this.lastSampleAt = iteration;
     await this.writes.add(async () => {
-      const bytes = await writeGridPng(sample.path, { data, count: FIXED_NOISE_COUNT, size: config.imageSize, channels: config.channels });
-      await this.events.onSample?.({ ...sample, bytes });
+      const images = { data, count: FIXED_NOISE_COUNT, size: config.imageSize, channels: config.channels };
+      const diversity = diversityScore(images);
+      const bytes = await writeGridPng(sample.path, images);
+      await this.events.onSample?.({ ...sample, bytes, diversity });
     });
   }
 

@@ -185,6 +185,7 @@ export class RunExecution {
           kind: trainerSampleKind(message.kind),
           bytes: message.bytes,
           path: relative(dataDir, message.path),
+          diversity: message.diversity ?? null,
         });
         await states.publish(runId);
         return;

@@ -197,6 +197,16 @@ export class Store {
     return row && toSample(row);
   }
 
+  /** The diversity of the run's FIXED_NOISE samples that have one, by iteration. */
+  async diversityHistory(runId: string): Promise<{ iteration: number; diversity: number }[]> {
+    const rows = await this.prisma.sample.findMany({
+      where: { runId, kind: "FIXED_NOISE", diversity: { not: null } },
+      select: { iteration: true, diversity: true },
+      orderBy: [{ iteration: "asc" }, { createdAt: "asc" }],
+    });
+    return rows.map((r) => ({ iteration: r.iteration, diversity: r.diversity! }));
+  }
+
   async getSample(id: string): Promise<SampleRecord | null> {
     const row = await this.prisma.sample.findUnique({ where: { id } });
     return row && toSample(row);

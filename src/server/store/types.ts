@@ -83,10 +83,15 @@ export interface SampleRecord {
   path: string;
   /** The checkpoint a GENERATED sample was rendered from. */
   checkpointId: string | null;
+  /** FIXED_NOISE samples the trainer reported: how different the grid's images are (the engine's diversityScore). */
+  diversity: number | null;
 }
 
 export type NewCheckpoint = Omit<CheckpointRecord, "id" | "createdAt">;
-export type NewSample = Omit<SampleRecord, "id" | "createdAt" | "checkpointId"> & { checkpointId?: string | null };
+export type NewSample = Omit<SampleRecord, "id" | "createdAt" | "checkpointId" | "diversity"> & {
+  checkpointId?: string | null;
+  diversity?: number | null;
+};
 
 
 /** An update named a row that does not exist. */

@@ -39,7 +39,7 @@ async function run(start: StartRequest): Promise<void> {
       if (broken) throw new Error(`training diverged at iteration ${metrics.iteration}: ${broken[0]} is ${broken[1]}`);
       return send({ type: "iteration", metrics });
     },
-    onSample: ({ kind, path, iteration, epoch, bytes }) => send({ type: "sample", kind, path, iteration, epoch, bytes }),
+    onSample: ({ kind, path, iteration, epoch, bytes, diversity }) => send({ type: "sample", kind, path, iteration, epoch, bytes, diversity }),
     onCheckpoint: ({ path, iteration, epoch, bytes }) => send({ type: "checkpoint", path, iteration, epoch, bytes }),
   });
   await send({ type: "finished", status: result.status, iteration: result.iteration, epoch: result.epoch });

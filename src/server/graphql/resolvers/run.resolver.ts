@@ -1,5 +1,6 @@
 import { Arg, Ctx, Extensions, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import { InputError, InputErrors, parseConfigInput } from "../../input-error.js";
+import { collapseWarning } from "../../runs/collapse.js";
 import { defaultPageSize } from "../../settings.js";
 import type { Context } from "../context.js";
 import { RunStatus } from "../enums.js";
@@ -112,5 +113,13 @@ export class RunResolver {
   async latestSample(@Root() run: Run, @Ctx() { store }: Context): Promise<Sample | undefined> {
     const sample = await store.latestSample(run.id);
     return sample ? Sample.from(sample) : undefined;
+  }
+
+  @FieldResolver(() => String, {
+    nullable: true,
+    description: "Set when the fixed-noise grids' diversity fell under half its peak (after the first two grids): G may be collapsing",
+  })
+  async collapseWarning(@Root() run: Run, @Ctx() { store }: Context): Promise<string | null> {
+    return collapseWarning(await store.diversityHistory(run.id));
   }
 }

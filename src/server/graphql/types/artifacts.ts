@@ -1,4 +1,4 @@
-import { Field, ID, Int, ObjectType } from "type-graphql";
+import { Field, Float, ID, Int, ObjectType } from "type-graphql";
 import type { CheckpointRecord, SampleRecord } from "../../store/types.js";
 import { SampleKind } from "../enums.js";
 
@@ -38,6 +38,12 @@ export class Sample extends RunArtifact {
 
   @Field(() => String, { description: "Where this server serves the PNG" })
   url!: string;
+
+  @Field(() => Float, {
+    nullable: true,
+    description: "FIXED_NOISE grids: how different its images are from each other, 1 - their mean pairwise SSIM (0: all alike)",
+  })
+  diversity?: number | null;
 
   static from(record: SampleRecord): Sample {
     return Object.assign(new Sample(), record, { url: `/files/samples/${record.id}.png` });
