@@ -3,7 +3,8 @@ import { hostname } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { METRIC_COLUMNS } from "../src/engine/metrics.js";
+import { parseTrainConfig } from "../src/engine/config.js";
+import { METRIC_COLUMNS, type IterationMetrics } from "../src/engine/metrics.js";
 import { launchChromium, OUTPUT_DIR, SKIP_BROWSER } from "./browser-helpers.js";
 import { TINY_RUN, TINY_SHAPE } from "./helpers.js";
 import { waitForStatus } from "./process-helpers.js";
@@ -25,7 +26,7 @@ async function pointsIn(page: Page, selector: string): Promise<number> {
 /** The bits of the page's DOM these checks read; the tests compile without the DOM library. */
 interface PageDom {
   document: { querySelector(selector: string): { getAttribute(name: string): string | null; naturalWidth?: number } | null };
-  getComputedStyle(element: unknown): { borderTopStyle: string };
+  getComputedStyle(element: unknown): { borderTopStyle: string; imageRendering: string };
 }
 
 /** The values a chart's legend shows with the pointer off the chart. */
@@ -186,6 +187,32 @@ describe.skipIf(SKIP_BROWSER)("the dashboard, in headless Chromium against a rea
     await page.screenshot({ path: `${OUTPUT_DIR}dashboard-run.png`, fullPage: true });
   });
 
+  it("charts the fixed-noise grids' diversity, and marks a run whose diversity fell in the list and on its page", async () => {
+    const id = await startRun({ name: "collapsing", iterations: 10, sampleEvery: 2 });
+    const { store } = server.service;
+    const grids = (await store.listSamples(id)).filter((s) => s.kind === "FIXED_NOISE");
+    expect(grids.map((s) => s.iteration)).toEqual([2, 4, 6, 8, 10]);
+    for (const grid of grids) expect(grid.diversity).toBeGreaterThan(0);
+    // Then G collapses (simulated): a grid of one image again and again, diversity 0.
+    const last = grids.at(-1)!;
+    await store.addSample({ runId: id, iteration: last.iteration, epoch: last.epoch, kind: "FIXED_NOISE", bytes: last.bytes, path: last.path, diversity: 0 });
+
+    await page.goto(`${server.origin}/#/`);
+    const badge = page.locator(`tr[data-run-id="${id}"] .collapse-warning`);
+    await badge.waitFor();
+    expect(await badge.textContent()).toBe("collapse?");
+    expect(await badge.getAttribute("title")).toMatch(/^sample diversity fell to 0\.000 at iteration 10, under 50% of its peak/);
+    await page.screenshot({ path: `${OUTPUT_DIR}dashboard-collapse-list.png`, fullPage: true });
+
+    await page.goto(`${server.origin}/#/runs/${id}`);
+    await page.locator(".toolbar .collapse-warning").waitFor();
+    expect(await page.locator(".collapse-warning-text").textContent()).toMatch(/^Warning: sample diversity fell to 0\.000/);
+    // Five grids: the collapsed one in place of the first at its iteration.
+    await waitForPoints(page, "#diversity-chart .chart", 4);
+    expect(await legendValues(page, "#diversity-chart")).toEqual(["10", "0"]);
+    await page.screenshot({ path: `${OUTPUT_DIR}dashboard-collapse-run.png`, fullPage: true });
+  });
+
   it("stops the run from its Stop button, and generates images from a checkpoint", async () => {
     const id = await startRun({ name: "to stop", iterations: 1_000_000 }, "RUNNING");
     await page.goto(`${server.origin}/#/runs/${id}`);
@@ -227,6 +254,122 @@ describe.skipIf(SKIP_BROWSER)("the dashboard, in headless Chromium against a rea
     expect(await legendStrokes(page, "#compare-charts")).toEqual(["solid", "solid", "dashed", "dashed"]);
     expectNumbers(await legendValues(page, "#compare-charts"));
     await page.screenshot({ path: `${OUTPUT_DIR}dashboard-compare.png`, fullPage: true });
+  });
+
+  it("shows the compared runs' fixed-noise grids side by side at the slider's iteration, each run's nearest", async () => {
+    // Grids at 10, 20, 30 and at 15, 30 (every sampleEvery iterations, and the last).
+    const tens = await startRun({ name: "grids every 10", iterations: 30, sampleEvery: 10 });
+    const fifteens = await startRun({ name: "grids every 15", iterations: 30, sampleEvery: 15, seed: 7 });
+    await page.goto(`${server.origin}/#/compare/${tens},${fifteens}`);
+    const slider = page.getByLabel("compared samples' iteration");
+    await slider.waitFor();
+    /** The iteration of the grid each run shows, read from its figure once the image is decoded. */
+    const shown = async () => {
+      for (const id of [tens, fifteens]) await decodedWidth(page, `#sample-compare [data-run-id="${id}"] img`);
+      return Promise.all([tens, fifteens].map(async (id) => Number(await page.locator(`#sample-compare [data-run-id="${id}"]`).getAttribute("data-iteration"))));
+    };
+    const caption = (id: string) => page.locator(`#sample-compare [data-run-id="${id}"] figcaption`).textContent();
+    // One slider over the union of their iterations, at the latest.
+    expect([await slider.getAttribute("max"), await slider.inputValue()]).toEqual(["3", "3"]);
+    expect(await shown()).toEqual([30, 30]);
+    // From the keyboard: Home is iteration 10, where the other run's nearest is 15.
+    await slider.focus();
+    await page.keyboard.press("Home");
+    expect(await shown()).toEqual([10, 15]);
+    expect(await caption(tens)).toMatch(/^ ?grids every 10\s*iteration 10 \(epoch \d+\)$/);
+    expect(await caption(fifteens)).toMatch(/^ ?grids every 15\s*iteration 15 \(epoch \d+\)$/);
+    // 15: 10 and 20 are as near; the earlier wins.
+    await page.keyboard.press("ArrowRight");
+    expect(await shown()).toEqual([10, 15]);
+    await page.keyboard.press("ArrowRight");
+    expect(await shown()).toEqual([20, 15]);
+    expect(await page.locator("#sample-compare .timeline").textContent()).toContain("iteration 20");
+    // Pixels stay crisp when the grid is scaled up.
+    expect(await page.locator(`#sample-compare [data-run-id="${tens}"] img`).evaluate((img) => (globalThis as unknown as PageDom).getComputedStyle(img).imageRendering)).toBe("pixelated");
+    await page.mouse.move(0, 0);
+    await page.screenshot({ path: `${OUTPUT_DIR}compare-samples.png`, fullPage: true });
+  });
+
+  it("zooms the run's charts to full resolution: 1,000 of 200,000 iterations, every one drawn, and back", async () => {
+    // A finished run with a long history, stored directly (training 200,000 iterations would take far too long).
+    const ITERATIONS = 200_000;
+    const { id } = await server.service.store.createRun({ name: "long history", config: parseTrainConfig({ iterations: ITERATIONS }) });
+    for (let first = 1; first <= ITERATIONS; first += 5000) {
+      const rows = Array.from({ length: 5000 }, (_, i): IterationMetrics => {
+        const iteration = first + i;
+        // A slow wave with per-iteration jitter: the jitter shows only at full resolution.
+        const jitter = ((iteration * 7919) % 101) / 404;
+        const lossD = 0.8 + 0.3 * Math.sin(iteration / 9000) + jitter;
+        const lossG = 2 + 0.6 * Math.cos(iteration / 13000) - jitter;
+        return { iteration, epoch: 0, batch: iteration, lossD, lossG, dX: 0.7 - jitter / 2, dGz1: 0.3 + jitter / 2, dGz2: 0.25 + jitter / 3, errDReal: 0.5, errDFake: 0.3, imagesPerSecond: 100, timestamp: iteration };
+      });
+      await server.service.store.addMetrics(id, rows);
+    }
+    await server.service.store.updateRun(id, { status: "COMPLETED", iteration: ITERATIONS });
+    await page.goto(`${server.origin}/#/runs/${id}`);
+    const charts = ["#loss-chart .chart", "#d-chart .chart"];
+    await waitForPoints(page, charts[0]!, 0);
+    const full = await pointsIn(page, charts[0]!);
+    expect(full).toBeLessThanOrEqual(2000);
+    const state = page.locator(".controls .zoom-state");
+
+    /** Once the charts show a new zoomed range's points: that range, the same on both charts (they zoom together). */
+    let shown: string | null = null;
+    const zoomed = async (): Promise<{ from: number; to: number; points: number }> => {
+      await expect.poll(() => page.locator(charts[0]!).getAttribute("data-zoom")).not.toBe(shown);
+      await expect.poll(() => state.textContent()).toMatch(/^(every iteration|\d+ points, evenly spaced)$/);
+      const ranges = await Promise.all(charts.map((chart) => page.locator(chart).getAttribute("data-zoom")));
+      const counts = await Promise.all(charts.map((chart) => pointsIn(page, chart)));
+      expect(ranges[1]).toBe(ranges[0]);
+      expect(counts[1]).toBe(counts[0]);
+      shown = ranges[0]!;
+      const [from, to] = ranges[0]!.split("-").map(Number);
+      return { from: from!, to: to!, points: counts[0]! };
+    };
+    /** Drags across the loss chart from `start` to `end`, fractions of its plot's width: uPlot's x selection. */
+    const drag = async (start: number, end: number) => {
+      const box = (await page.locator("#loss-chart .u-over").boundingBox())!;
+      const y = box.y + box.height / 2;
+      await page.mouse.move(box.x + box.width * start, y);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width * end, y, { steps: 8 });
+      await page.mouse.up();
+    };
+
+    // A fifth of the run: more iterations than points, so evenly spaced ones, more than the full view had there.
+    await drag(0.4, 0.6);
+    const wide = await zoomed();
+    expect(wide.to - wide.from).toBeGreaterThan(30_000);
+    expect(wide.points).toBeGreaterThan(1900);
+    expect(wide.points).toBeLessThanOrEqual(2000);
+    // Zooming further fetches again; a range narrower than 2,000 iterations comes back whole.
+    const before = await state.textContent();
+    await drag(0.49, 0.51);
+    const narrow = await zoomed();
+    expect(before).not.toBe("every iteration");
+    expect(narrow.from).toBeGreaterThan(wide.from);
+    expect(narrow.to - narrow.from + 1).toBeLessThan(2000);
+    expect(narrow.points).toBe(narrow.to - narrow.from + 1);
+    // A range typed in: exactly the 1,000 iterations in it are drawn.
+    await page.fill("input[name=zoom-from]", "100001");
+    await page.fill("input[name=zoom-to]", "101000");
+    await page.press("input[name=zoom-to]", "Enter");
+    expect(await zoomed()).toEqual({ from: 100001, to: 101000, points: 1000 });
+    // The legend's latest values are the range's last iteration's.
+    expect((await legendValues(page, "#loss-chart"))[0]).toBe("101,000");
+    await page.screenshot({ path: `${OUTPUT_DIR}dashboard-zoom.png`, fullPage: true });
+    // Reset: the downsampled full view again.
+    await page.locator("#reset-zoom").click();
+    await expect.poll(() => page.locator(charts[0]!).getAttribute("data-zoom")).toBeNull();
+    shown = null;
+    for (const chart of charts) expect(await pointsIn(page, chart)).toBe(full);
+    expect((await legendValues(page, "#loss-chart"))[0]).toBe("200,000");
+    // So does a double-click, uPlot's usual.
+    await drag(0.2, 0.3);
+    await zoomed();
+    await page.locator("#d-chart .u-over").dblclick();
+    await expect.poll(() => page.locator(charts[1]!).getAttribute("data-zoom")).toBeNull();
+    expect(await pointsIn(page, charts[1]!)).toBe(full);
   });
 
   it("deletes a finished run from its page, after asking", async () => {

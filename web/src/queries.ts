@@ -1,12 +1,12 @@
 /** The dashboard's GraphQL documents: every view is built on the public API only. */
 
 const SUMMARY = `id name status backend dataset iteration epoch totalIterations createdAt error
-  config { batchSize } latestSample { url iteration }`;
+  config { batchSize } latestSample { url iteration } collapseWarning`;
 
 const DETAIL = `id name status backend backendDetail dataset iteration epoch totalIterations batchesPerEpoch
-  createdAt startedAt finishedAt error latestSample { url iteration }
+  createdAt startedAt finishedAt error latestSample { url iteration } collapseWarning
   config { backend batchSize beta1 channels checkpointEvery dataset { kind path } epochs imageSize iterations lr ndf ngf nz sampleEvery seed threads }
-  samples { id kind iteration epoch url createdAt }
+  samples { id kind iteration epoch url createdAt diversity }
   checkpoints { id iteration epoch bytes createdAt downloadUrl }`;
 
 export const METRIC_FIELDS = "iteration epoch lossD lossG dX dGz1 dGz2 imagesPerSecond";
@@ -25,6 +25,14 @@ export const RUN_UPDATED = `subscription RunUpdated($id: ID!) { runUpdated(runId
 
 export const RUN_METRICS = `query RunMetrics($id: ID!, $maxPoints: Int!) {
   run(id: $id) { id name status metrics(maxPoints: $maxPoints) { ${METRIC_FIELDS} } }
+}`;
+
+/** A compared run's fixed-noise grids: its current ones, then again with each new sample. */
+export const RUN_SAMPLES_UPDATED = `subscription RunSamplesUpdated($id: ID!) { runUpdated(runId: $id) { id samples { id kind iteration epoch url } } }`;
+
+/** One run's metrics in [from, to], for a zoomed chart: at full resolution up to maxPoints iterations. */
+export const METRICS_RANGE = `query MetricsRange($id: ID!, $from: Int!, $to: Int!, $maxPoints: Int!) {
+  run(id: $id) { id metrics(from: $from, to: $to, maxPoints: $maxPoints) { ${METRIC_FIELDS} } }
 }`;
 
 export const PROGRESS = `subscription Progress($id: ID!, $after: Int) { runProgress(runId: $id, after: $after) { ${METRIC_FIELDS} } }`;

@@ -80,6 +80,29 @@ export type GenerateMutationVariables = {
   seed: number;
 };
 
+/** METRICS_RANGE */
+export type MetricsRangeQuery = {
+  run: {
+    id: string;
+    metrics: {
+      iteration: number;
+      epoch: number;
+      lossD: number;
+      lossG: number;
+      dX: number;
+      dGz1: number;
+      dGz2: number;
+      imagesPerSecond: number;
+    }[];
+  } | null;
+};
+export type MetricsRangeQueryVariables = {
+  id: string;
+  from: number;
+  to: number;
+  maxPoints: number;
+};
+
 /** PROGRESS */
 export type ProgressSubscription = {
   runProgress: {
@@ -131,6 +154,7 @@ export type RunQuery = {
       url: string;
       iteration: number;
     } | null;
+    collapseWarning: string | null;
     config: {
       backend: Backend;
       batchSize: number;
@@ -159,6 +183,7 @@ export type RunQuery = {
       epoch: number;
       url: string;
       createdAt: string;
+      diversity: number | null;
     }[];
     checkpoints: {
       id: string;
@@ -206,6 +231,7 @@ export type RunsQuery = {
         url: string;
         iteration: number;
       } | null;
+      collapseWarning: string | null;
     }[];
     pageInfo: {
       endCursor: string | null;
@@ -238,6 +264,7 @@ export type RunsUpdatedSubscription = {
       url: string;
       iteration: number;
     } | null;
+    collapseWarning: string | null;
   };
 };
 export type RunsUpdatedSubscriptionVariables = Record<string, never>;
@@ -265,6 +292,23 @@ export type RunMetricsQueryVariables = {
   maxPoints: number;
 };
 
+/** RUN_SAMPLES_UPDATED */
+export type RunSamplesUpdatedSubscription = {
+  runUpdated: {
+    id: string;
+    samples: {
+      id: string;
+      kind: SampleKind;
+      iteration: number;
+      epoch: number;
+      url: string;
+    }[];
+  };
+};
+export type RunSamplesUpdatedSubscriptionVariables = {
+  id: string;
+};
+
 /** RUN_UPDATED */
 export type RunUpdatedSubscription = {
   runUpdated: {
@@ -286,6 +330,7 @@ export type RunUpdatedSubscription = {
       url: string;
       iteration: number;
     } | null;
+    collapseWarning: string | null;
     config: {
       backend: Backend;
       batchSize: number;
@@ -314,6 +359,7 @@ export type RunUpdatedSubscription = {
       epoch: number;
       url: string;
       createdAt: string;
+      diversity: number | null;
     }[];
     checkpoints: {
       id: string;

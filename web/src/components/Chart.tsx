@@ -1,6 +1,7 @@
 import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
+import { zoomRange, type Zoom } from "../zoom";
 
 export interface ChartSeries {
   label: string;
@@ -15,6 +16,8 @@ interface ChartProps {
   series: ChartSeries[];
   log?: boolean;
   height?: number;
+  /** Drag across the chart to zoom to that range, double-click to zoom out; charts given one Zoom zoom together. */
+  zoom?: Pick<Zoom, "range" | "set">;
 }
 
 /**
@@ -38,12 +41,17 @@ function latest(values: ArrayLike<number | null | undefined>): number | null {
 /**
  * A uPlot line chart over iterations. uPlot draws tens of thousands of points on a
  * canvas in milliseconds; new data goes through setData, and the plot is rebuilt
- * only when its series or scale change.
+ * only when its series or scale change. With a zoom, uPlot's x selection sets the
+ * zoom's range (what the points are is the caller's: the range at full resolution)
+ * and the x axis shows that range.
  */
-export function Chart({ title, x, series, log = false, height = 260 }: ChartProps) {
+export function Chart({ title, x, series, log = false, height = 260, zoom }: ChartProps) {
   const container = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot>();
-  const shape = `${log}|${series.map((s) => s.label).join("|")}`;
+  const zoomed = useRef(zoom);
+  zoomed.current = zoom;
+  const range = zoom?.range;
+  const shape = `${log}|${!!zoom}|${series.map((s) => s.label).join("|")}`;
   const data = (): uPlot.AlignedData => [
     x,
     // A log scale has no place for zero or negative values.
@@ -64,12 +72,27 @@ export function Chart({ title, x, series, log = false, height = 260 }: ChartProp
       ],
       // Markers are drawn as short lines (styles.css), dashed for dashed series, so each line has its own.
       legend: { markers: { dash: (u, i) => (u.series[i]!.dash ? "dashed" : "solid") } },
+      // A selection zooms through the caller (which fetches the range) instead of uPlot's own scale change.
+      ...(zoom && { cursor: { drag: { x: true, y: false, setScale: false } }, hooks: { setSelect: [selectToZoom] } }),
     };
+    function selectToZoom(u: uPlot): void {
+      const { left, width } = u.select;
+      if (width <= 0) return;
+      u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+      const selected = zoomRange(u.posToVal(left, "x"), u.posToVal(left + width, "x"));
+      if (selected) zoomed.current?.set(selected);
+    }
     const created = new uPlot(options, data(), target);
     plot.current = created;
     const resize = new ResizeObserver(() => created.setSize({ width: Math.max(target.clientWidth, 200), height }));
     resize.observe(target);
+    // uPlot's double-click fits the x axis to the data; here it returns to the full view.
+    const zoomOut = () => {
+      if (zoomed.current?.range) zoomed.current.set(undefined);
+    };
+    created.over.addEventListener("dblclick", zoomOut);
     return () => {
+      created.over.removeEventListener("dblclick", zoomOut);
       resize.disconnect();
       created.destroy();
       plot.current = undefined;
@@ -79,7 +102,10 @@ export function Chart({ title, x, series, log = false, height = 260 }: ChartProp
 
   useEffect(() => {
     plot.current?.setData(data());
+    if (range) plot.current?.setScale("x", { min: range.from, max: range.to });
   });
 
-  return <div class="chart" ref={container} data-points={x.length} data-series={series.length} />;
+  // The points drawn: those in the zoomed range, or all.
+  const drawn = range ? x.filter((iteration) => iteration >= range.from && iteration <= range.to).length : x.length;
+  return <div class="chart" ref={container} data-points={drawn} data-series={series.length} data-zoom={range ? `${range.from}-${range.to}` : undefined} />;
 }

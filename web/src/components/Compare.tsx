@@ -6,8 +6,10 @@ import { href } from "../router";
 import { MetricSeries, smooth } from "../series";
 import type { RunMetricsQuery, RunMetricsQueryVariables } from "../schema-types";
 import type { RunStatus } from "../types";
+import { useZoom, zoomed } from "../zoom";
 import { Chart, type ChartSeries } from "./Chart";
 import { ChartControls, type ChartSettings } from "./ChartControls";
+import { SampleCompare } from "./SampleCompare";
 
 const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
 const POINTS_PER_RUN = 2000;
@@ -57,13 +59,16 @@ export function Compare({ ids }: { ids: string[] }) {
 
   // Running runs keep drawing; finished ones' streams end at once.
   useLiveSeries(runs);
+  const zoom = useZoom(ids);
   if (error) return <p class="error">{error}</p>;
   if (!runs) return <p class="empty">Loading…</p>;
   if (runs.length < 2) return <p class="empty">Pick two or more runs in the <a href={href.runs()}>runs list</a> to compare them.</p>;
 
-  const { x, column } = alignByIteration(runs);
+  // Zoomed: each run's points in the range at full resolution.
+  const shown = zoomed(runs, zoom);
+  const { x, column } = alignByIteration(shown);
   const lines = (key: "lossD" | "lossG", dash?: number[]): ChartSeries[] =>
-    runs.map((run, i) => ({
+    shown.map((run, i) => ({
       label: `${run.name} ${key === "lossD" ? "Loss_D" : "Loss_G"}`,
       values: column(run, smooth(run.series.columns[key], settings.smoothing)),
       color: COLORS[i % COLORS.length]!,
@@ -83,9 +88,10 @@ export function Compare({ ids }: { ids: string[] }) {
           </li>
         ))}
       </ul>
-      <ChartControls settings={settings} onChange={setSettings} />
+      <ChartControls settings={settings} onChange={setSettings} zoom={zoom} />
       <div class="charts" id="compare-charts">
-        <Chart title="Loss_D (solid) and Loss_G (dashed) by iteration" x={x} log={settings.log} series={[...lines("lossD"), ...lines("lossG", [6, 4])]} />
+        <Chart title="Loss_D (solid) and Loss_G (dashed) by iteration" x={x} log={settings.log} series={[...lines("lossD"), ...lines("lossG", [6, 4])]} zoom={zoom} />
+        <SampleCompare runs={runs} colors={COLORS} />
       </div>
     </section>
   );

@@ -7,9 +7,11 @@ import { href } from "../router";
 import { MetricSeries, smooth } from "../series";
 import type { RunQuery, RunQueryVariables, RunUpdatedSubscription, RunUpdatedSubscriptionVariables } from "../schema-types";
 import { FINISHED, RESUMABLE, STOPPABLE, type RunDetail } from "../types";
+import { useZoom } from "../zoom";
 import { Chart } from "./Chart";
 import { ChartControls, type ChartSettings } from "./ChartControls";
 import { Checkpoints } from "./Checkpoints";
+import { CollapseBadge, DiversityChart } from "./Diversity";
 import { SampleTimeline } from "./SampleTimeline";
 import { StatusBadge } from "./StatusBadge";
 
@@ -40,6 +42,8 @@ export function RunPage({ id }: { id: string }) {
 
   const followed = useMemo(() => (series ? [{ id, series }] : undefined), [id, series]);
   const latest = useLiveSeries(followed)[id];
+  // Zoomed: that range at full resolution; live iterations keep going into `series`, for the full view.
+  const zoom = useZoom([id]);
   if (error) return <p class="error">{error}</p>;
   if (!run || !series) return <p class="empty">Loading…</p>;
 
@@ -58,14 +62,16 @@ export function RunPage({ id }: { id: string }) {
     if (await act(DELETE_RUN, { id })) location.hash = href.runs();
   };
   const iteration = Math.max(run.iteration, series.lastIteration);
-  const x = series.iterations;
-  const values = (key: keyof MetricSeries["columns"]) => smooth(series.columns[key], settings.smoothing);
+  const shown = zoom.series?.[id] ?? series;
+  const x = shown.iterations;
+  const values = (key: keyof MetricSeries["columns"]) => smooth(shown.columns[key], settings.smoothing);
 
   return (
     <section class="run" data-run-id={run.id}>
       <div class="toolbar">
         <h1>{run.name}</h1>
         <StatusBadge status={run.status} />
+        <CollapseBadge run={run} />
         <button class="button" id="stop-run" disabled={!STOPPABLE.includes(run.status)} onClick={() => void act(STOP_RUN, { id })}>
           Stop
         </button>
@@ -87,6 +93,7 @@ export function RunPage({ id }: { id: string }) {
       </div>
       {actionError && <p class="error">{actionError}</p>}
       {run.error && <p class="error">{run.error}</p>}
+      {run.collapseWarning && <p class="collapse-warning-text">Warning: {run.collapseWarning}.</p>}
       <dl class="facts">
         <dt>iteration</dt>
         <dd id="run-iteration">
@@ -106,12 +113,13 @@ export function RunPage({ id }: { id: string }) {
         <dt>started</dt>
         <dd>{formatTime(run.startedAt)}</dd>
       </dl>
-      <ChartControls settings={settings} onChange={setSettings} />
+      <ChartControls settings={settings} onChange={setSettings} zoom={zoom} />
       <div class="charts">
         <div id="loss-chart">
           <Chart
             title="Generator and discriminator loss"
             x={x}
+            zoom={zoom}
             log={settings.log}
             series={[
               { label: "Loss_D", values: values("lossD"), color: "#1f77b4" },
@@ -123,6 +131,7 @@ export function RunPage({ id }: { id: string }) {
           <Chart
             title="Discriminator outputs"
             x={x}
+            zoom={zoom}
             log={settings.log}
             series={[
               { label: "D(x)", values: values("dX"), color: "#2ca02c" },
@@ -133,6 +142,7 @@ export function RunPage({ id }: { id: string }) {
         </div>
       </div>
       <h2>Samples</h2>
+      <DiversityChart samples={run.samples} />
       <SampleTimeline samples={run.samples} />
       <h2>Checkpoints</h2>
       <Checkpoints checkpoints={run.checkpoints} />
