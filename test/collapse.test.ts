@@ -19,6 +19,10 @@ describe("collapseWarning", () => {
     expect(collapseWarning(readings([0.5, 0.5, 0.3, 0.4, 0.35, 0.19]))).toBe(
       "sample diversity fell to 0.190 at iteration 600, under 50% of its peak 0.400 at iteration 400: the generator may be collapsing (its images alike)",
     );
+    // An iteration read twice counts once, by its later reading.
+    const twice = [...readings([0.5, 0.5, 0.4, 0.3]), { iteration: 400, diversity: 0.1 }];
+    expect(collapseWarning(twice)).toMatch(/^sample diversity fell to 0\.100 at iteration 400, under 50% of its peak 0\.400 at iteration 300/);
+    expect(collapseWarning([...readings([0.5, 0.5, 0.4, 0.1]), { iteration: 400, diversity: 0.3 }])).toBeNull();
     // Recovered: the latest reading decides.
     expect(collapseWarning(readings([0.5, 0.5, 0.4, 0.02, 0.3]))).toBeNull();
   });

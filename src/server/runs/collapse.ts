@@ -24,9 +24,13 @@ export interface DiversityReading {
   diversity: number;
 }
 
-/** The warning for a run's readings in iteration order, or null when there is none. */
+/**
+ * The warning for a run's readings in iteration order, or null when there is none.
+ * An iteration read twice (a resumed run renders its grid again) counts once, by its later reading.
+ */
 export function collapseWarning(history: readonly DiversityReading[]): string | null {
-  const counted = history.slice(COLLAPSE_WARMUP_SAMPLES);
+  const readings = history.filter((r, i) => history[i + 1]?.iteration !== r.iteration);
+  const counted = readings.slice(COLLAPSE_WARMUP_SAMPLES);
   if (counted.length < 2) return null;
   const latest = counted[counted.length - 1]!;
   const peak = counted.reduce((best, r) => (r.diversity > best.diversity ? r : best));

@@ -6,6 +6,7 @@ import { RUNS, RUNS_UPDATED } from "../queries";
 import { href } from "../router";
 import type { RunsQuery, RunsQueryVariables, RunsUpdatedSubscription } from "../schema-types";
 import { RUN_STATUSES, type RunStatus, type RunSummary } from "../types";
+import { CollapseBadge } from "./Diversity";
 import { StatusBadge } from "./StatusBadge";
 import { Workers } from "./Workers";
 
@@ -101,7 +102,7 @@ export function RunsList() {
                     {run.error && <div class="error small">{run.error}</div>}
                   </td>
                   <td>
-                    <StatusBadge status={run.status} />
+                    <StatusBadge status={run.status} /> <CollapseBadge run={run} />
                   </td>
                   <td>{run.backend ?? "–"}</td>
                   <td class="dataset" title={run.dataset ?? undefined}>
