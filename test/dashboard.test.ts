@@ -62,6 +62,26 @@ async function decodedWidth(page: Page, selector: string): Promise<number> {
   return Number(await handle.jsonValue());
 }
 
+/**
+ * A finished run with a long history, stored directly (training it would take far too long):
+ * a slow wave with per-iteration jitter, which shows only at full resolution.
+ */
+async function storeHistory(server: TestServer, name: string, iterations: number, shift = 0): Promise<string> {
+  const { id } = await server.service.store.createRun({ name, config: parseTrainConfig({ iterations }) });
+  for (let first = 1; first <= iterations; first += 5000) {
+    const rows = Array.from({ length: Math.min(5000, iterations - first + 1) }, (_, i): IterationMetrics => {
+      const iteration = first + i;
+      const jitter = ((iteration * 7919) % 101) / 404;
+      const lossD = 0.8 + shift + 0.3 * Math.sin(iteration / 9000) + jitter;
+      const lossG = 2 + shift + 0.6 * Math.cos(iteration / 13000) - jitter;
+      return { iteration, epoch: 0, batch: iteration, lossD, lossG, dX: 0.7 - jitter / 2, dGz1: 0.3 + jitter / 2, dGz2: 0.25 + jitter / 3, errDReal: 0.5, errDFake: 0.3, imagesPerSecond: 100, timestamp: iteration };
+    });
+    await server.service.store.addMetrics(id, rows);
+  }
+  await server.service.store.updateRun(id, { status: "COMPLETED", iteration: iterations });
+  return id;
+}
+
 describe.skipIf(SKIP_BROWSER)("the dashboard, in headless Chromium against a real server", () => {
   // Each test sets up what it needs (its own runs, a new page) and can run alone with -t.
   /** Never gets a run: for the empty runs list and the refused form. */
@@ -291,21 +311,7 @@ describe.skipIf(SKIP_BROWSER)("the dashboard, in headless Chromium against a rea
   });
 
   it("zooms the run's charts to full resolution: 1,000 of 200,000 iterations, every one drawn, and back", async () => {
-    // A finished run with a long history, stored directly (training 200,000 iterations would take far too long).
-    const ITERATIONS = 200_000;
-    const { id } = await server.service.store.createRun({ name: "long history", config: parseTrainConfig({ iterations: ITERATIONS }) });
-    for (let first = 1; first <= ITERATIONS; first += 5000) {
-      const rows = Array.from({ length: 5000 }, (_, i): IterationMetrics => {
-        const iteration = first + i;
-        // A slow wave with per-iteration jitter: the jitter shows only at full resolution.
-        const jitter = ((iteration * 7919) % 101) / 404;
-        const lossD = 0.8 + 0.3 * Math.sin(iteration / 9000) + jitter;
-        const lossG = 2 + 0.6 * Math.cos(iteration / 13000) - jitter;
-        return { iteration, epoch: 0, batch: iteration, lossD, lossG, dX: 0.7 - jitter / 2, dGz1: 0.3 + jitter / 2, dGz2: 0.25 + jitter / 3, errDReal: 0.5, errDFake: 0.3, imagesPerSecond: 100, timestamp: iteration };
-      });
-      await server.service.store.addMetrics(id, rows);
-    }
-    await server.service.store.updateRun(id, { status: "COMPLETED", iteration: ITERATIONS });
+    const id = await storeHistory(server, "long history", 200_000);
     await page.goto(`${server.origin}/#/runs/${id}`);
     const charts = ["#loss-chart .chart", "#d-chart .chart"];
     await waitForPoints(page, charts[0]!, 0);
@@ -370,6 +376,56 @@ describe.skipIf(SKIP_BROWSER)("the dashboard, in headless Chromium against a rea
     await page.locator("#d-chart .u-over").dblclick();
     await expect.poll(() => page.locator(charts[1]!).getAttribute("data-zoom")).toBeNull();
     expect(await pointsIn(page, charts[1]!)).toBe(full);
+  });
+
+  it("zooms the compare chart to full resolution, each run's iterations in the range, and back", async () => {
+    const first = await storeHistory(server, "zoomed first", 30_000);
+    const second = await storeHistory(server, "zoomed second", 20_000, 0.5);
+    await page.goto(`${server.origin}/#/compare/${first},${second}`);
+    const chart = "#compare-charts .chart";
+    await waitForPoints(page, chart, 0);
+    const full = await pointsIn(page, chart);
+    expect(full).toBeLessThanOrEqual(4000);
+    // A drag from a tenth to a fifth of the way (3,000 to 6,000): more iterations than points.
+    const box = (await page.locator("#compare-charts .u-over").boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.1, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.2, box.y + box.height / 2, { steps: 8 });
+    await page.mouse.up();
+    await expect.poll(() => page.locator(".controls .zoom-state").textContent()).toBe("2000 points, evenly spaced");
+    const [from, to] = (await page.locator(chart).getAttribute("data-zoom"))!.split("-").map(Number);
+    expect(to! - from!).toBeGreaterThan(2000);
+    // Both runs' iterations in 19,501 to 20,500: the second one's end at 20,000, every one drawn (the union, once each).
+    await page.fill("input[name=zoom-from]", "19501");
+    await page.fill("input[name=zoom-to]", "20500");
+    await page.press("input[name=zoom-to]", "Enter");
+    await expect.poll(() => page.locator(chart).getAttribute("data-zoom")).toBe("19501-20500");
+    await expect.poll(() => page.locator(".controls .zoom-state").textContent()).toBe("every iteration");
+    expect(await pointsIn(page, chart)).toBe(1000);
+    expect((await legendValues(page, "#compare-charts"))[0]).toBe("20,500");
+    await page.locator("#compare-charts .u-over").dblclick();
+    await expect.poll(() => page.locator(chart).getAttribute("data-zoom")).toBeNull();
+    expect(await pointsIn(page, chart)).toBe(full);
+  });
+
+  it("keeps a live run's new iterations while its charts are zoomed, and draws them on zooming out", async () => {
+    const id = await startRun({ name: "zoomed live", iterations: 1_000_000 }, "RUNNING");
+    await page.goto(`${server.origin}/#/runs/${id}`);
+    await waitForPoints(page, "#loss-chart .chart", 2);
+    await page.fill("input[name=zoom-from]", "1");
+    await page.fill("input[name=zoom-to]", "3");
+    await page.press("input[name=zoom-to]", "Enter");
+    await expect.poll(() => page.locator(".controls .zoom-state").textContent()).toBe("every iteration");
+    const reached = async () => parseInt((await page.locator("#run-iteration").textContent())!, 10);
+    const zoomedAt = await reached();
+    // Training goes on; the zoomed charts stay on their range.
+    await expect.poll(reached).toBeGreaterThan(zoomedAt + 5);
+    expect(await pointsIn(page, "#loss-chart .chart")).toBe(3);
+    const since = await reached();
+    await page.locator("#reset-zoom").click();
+    await expect.poll(() => page.locator("#loss-chart .chart").getAttribute("data-zoom")).toBeNull();
+    const [latest] = await legendValues(page, "#loss-chart");
+    expect(Number(latest!.replaceAll(",", ""))).toBeGreaterThanOrEqual(since);
   });
 
   it("deletes a finished run from its page, after asking", async () => {
