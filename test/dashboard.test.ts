@@ -330,6 +330,8 @@ describe.skipIf(SKIP_BROWSER)("the dashboard, in headless Chromium against a rea
       expect(counts[1]).toBe(counts[0]);
       shown = ranges[0]!;
       const [from, to] = ranges[0]!.split("-").map(Number);
+      // The range fields show it too.
+      expect([await page.inputValue("input[name=zoom-from]"), await page.inputValue("input[name=zoom-to]")]).toEqual([String(from), String(to)]);
       return { from: from!, to: to!, points: counts[0]! };
     };
     /** Drags across the loss chart from `start` to `end`, fractions of its plot's width: uPlot's x selection. */
