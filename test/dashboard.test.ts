@@ -310,6 +310,26 @@ describe.skipIf(SKIP_BROWSER)("the dashboard, in headless Chromium against a rea
     await page.screenshot({ path: `${OUTPUT_DIR}compare-samples.png`, fullPage: true });
   });
 
+  it("keeps the compared samples' slider at the latest as a running run adds grids, and where it was put otherwise", async () => {
+    const finished = await startRun({ name: "finished grids", iterations: 10, sampleEvery: 5 });
+    const live = await startRun({ name: "live grids", iterations: 1_000_000, sampleEvery: 5 }, "RUNNING");
+    await page.goto(`${server.origin}/#/compare/${finished},${live}`);
+    const slider = page.getByLabel("compared samples' iteration");
+    const iterationOf = async (id: string) => Number(await page.locator(`#sample-compare [data-run-id="${id}"]`).getAttribute("data-iteration"));
+    const atEnd = () => slider.evaluate((input) => (input as unknown as { value: string; max: string }).value === (input as unknown as { max: string }).max);
+    await expect.poll(() => iterationOf(live), { timeout: 60_000 }).toBeGreaterThan(20);
+    const seen = await iterationOf(live);
+    await expect.poll(() => iterationOf(live), { timeout: 60_000 }).toBeGreaterThan(seen);
+    expect(await atEnd()).toBe(true);
+    expect(await iterationOf(finished)).toBe(10);
+    // Moved off the end, it stays where it was put while grids keep coming.
+    await slider.focus();
+    await page.keyboard.press("Home");
+    const max = Number(await slider.getAttribute("max"));
+    await expect.poll(async () => Number(await slider.getAttribute("max")), { timeout: 60_000 }).toBeGreaterThan(max);
+    expect([await iterationOf(finished), await iterationOf(live), Number(await slider.inputValue())]).toEqual([5, 5, 0]);
+  });
+
   it("zooms the run's charts to full resolution: 1,000 of 200,000 iterations, every one drawn, and back", async () => {
     const id = await storeHistory(server, "long history", 200_000);
     await page.goto(`${server.origin}/#/runs/${id}`);
