@@ -86,6 +86,7 @@ export async function startService(settings: ServerSettings, logger: Logger): Pr
     limits: settings.limits,
     system,
     logger,
+    keepCheckpoints: settings.keepCheckpoints,
   });
   await training.queue.start();
   const http = await startHttpServer({

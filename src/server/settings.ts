@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { totalmem } from "node:os";
 import { resolve } from "node:path";
 import { integerFrom } from "../cli/args.js";
+import { type KeepCheckpoints, parseKeepCheckpoints } from "./runs/retention.js";
 import { DEFAULT_STALL_SETTINGS, type StallSettings } from "./workers/run-jobs.js";
 
 /** Bounds on what one client can ask of the server; each has a flag and an environment variable. */
@@ -64,6 +65,8 @@ export interface ServerSettings {
   allowedOrigins: string[];
   /** Host names the server answers besides its own (see http/hosts.ts); "*" for any. */
   allowedHosts?: string[];
+  /** Checkpoint retention of runs that name none (KEEP_CHECKPOINTS; default: keep all). */
+  keepCheckpoints?: KeepCheckpoints;
   limits: ServiceLimits;
 }
 
@@ -180,7 +183,13 @@ export function readSettings(argv: string[], env: NodeJS.ProcessEnv = process.en
       "comma-separated host names the server answers besides its own (IP addresses, localhost; beyond loopback the machine's name); * for any (ALLOWED_HOSTS)",
       env.ALLOWED_HOSTS ?? "",
     )
-    .option("--allow-insecure", "listen on a non-loopback address without API_TOKEN (ALLOW_INSECURE=1)", env.ALLOW_INSECURE === "1");
+    .option("--allow-insecure", "listen on a non-loopback address without API_TOKEN (ALLOW_INSECURE=1)", env.ALLOW_INSECURE === "1")
+    .option(
+      "--keep-checkpoints <policy>",
+      "checkpoint retention of runs that name none: last=N (the newest N) and/or every=K (multiples of K), e.g. last=5,every=1000 (KEEP_CHECKPOINTS; default: keep all)",
+      parseKeepCheckpoints,
+      env.KEEP_CHECKPOINTS ? parseKeepCheckpoints(env.KEEP_CHECKPOINTS) : undefined,
+    );
   for (const limit of LIMITS) {
     command.option(`--${limit.flag} <n>`, `${limit.help} (${limit.env})`, integerFrom(1), fromEnv(limit.env, 1, limit.fallback));
   }
@@ -199,6 +208,7 @@ export function readSettings(argv: string[], env: NodeJS.ProcessEnv = process.en
       training: boolean;
       stallTimeoutMs: number;
       maxStalls: number;
+      keepCheckpoints?: KeepCheckpoints;
     } & ServiceLimits
   >();
   const dataDir = resolve(options.dataDir);
@@ -218,6 +228,7 @@ export function readSettings(argv: string[], env: NodeJS.ProcessEnv = process.en
     dataRoots: dataRootsFrom(options.dataRoots, dataDir),
     allowedOrigins: commaList(options.allowedOrigins),
     allowedHosts: commaList(options.allowedHosts),
+    keepCheckpoints: options.keepCheckpoints,
     limits: Object.fromEntries(LIMITS.map((l) => [l.key, options[l.key]])) as unknown as ServiceLimits,
   };
 }

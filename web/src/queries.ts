@@ -7,7 +7,7 @@ const DETAIL = `id name status backend backendDetail dataset iteration epoch tot
   createdAt startedAt finishedAt error latestSample { url iteration } collapseWarning
   config { backend batchSize beta1 channels checkpointEvery dataset { kind path } epochs imageSize iterations lr ndf ngf nz sampleEvery seed threads }
   samples { id kind iteration epoch url createdAt diversity }
-  checkpoints { id iteration epoch bytes createdAt downloadUrl }`;
+  checkpoints { id iteration epoch bytes createdAt downloadUrl } diskBytes`;
 
 export const METRIC_FIELDS = "iteration epoch lossD lossG dX dGz1 dGz2 imagesPerSecond";
 
@@ -37,6 +37,8 @@ export const METRICS_RANGE = `query MetricsRange($id: ID!, $from: Int!, $to: Int
 
 export const PROGRESS = `subscription Progress($id: ID!, $after: Int) { runProgress(runId: $id, after: $after) { ${METRIC_FIELDS} } }`;
 
+/** Bytes of every run's stored checkpoints and samples. */
+export const DISK_USAGE = `query DiskUsage { system { diskBytes } }`;
 export const SYSTEM = `query System { system { backends { name available detail } datasets maxConcurrentRuns } }`;
 
 /** The trainers: polled as often as they heartbeat, since no subscription tells of them. */

@@ -22,6 +22,11 @@ export const DatasetInputDefaults = {
   kind: "SYNTHETIC",
 } as const;
 
+export interface KeepCheckpointsInput {
+  every?: number | null;
+  last?: number | null;
+}
+
 export interface StartRunInput {
   backend?: Backend | null;
   batchSize?: number | null;
@@ -32,6 +37,7 @@ export interface StartRunInput {
   epochs?: number | null;
   imageSize?: number | null;
   iterations?: number | null;
+  keepCheckpoints?: KeepCheckpointsInput | null;
   lr?: number | null;
   name?: string | null;
   ndf?: number | null;
@@ -65,6 +71,14 @@ export type DeleteRunMutation = {
 export type DeleteRunMutationVariables = {
   id: string;
 };
+
+/** DISK_USAGE */
+export type DiskUsageQuery = {
+  system: {
+    diskBytes: number;
+  };
+};
+export type DiskUsageQueryVariables = Record<string, never>;
 
 /** GENERATE */
 export type GenerateMutation = {
@@ -193,6 +207,7 @@ export type RunQuery = {
       createdAt: string;
       downloadUrl: string;
     }[];
+    diskBytes: number;
     metrics: {
       iteration: number;
       epoch: number;
@@ -369,6 +384,7 @@ export type RunUpdatedSubscription = {
       createdAt: string;
       downloadUrl: string;
     }[];
+    diskBytes: number;
   };
 };
 export type RunUpdatedSubscriptionVariables = {

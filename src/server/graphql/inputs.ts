@@ -17,6 +17,15 @@ export class DatasetInput {
   path?: string;
 }
 
+@InputType({ description: "Checkpoint retention: older checkpoints outside it are deleted as new ones land (never the newest, nor one a resume, a fork or a generate needs)" })
+export class KeepCheckpointsInput {
+  @Field(() => Int, { nullable: true, description: "Keep the newest N; 0 or absent: no such rule" })
+  last?: number;
+
+  @Field(() => Int, { nullable: true, description: "Also keep those whose iteration is a multiple of K; 0 or absent: no such rule" })
+  every?: number;
+}
+
 /** Omitted fields take the PyTorch DCGAN tutorial's defaults, validated by the engine. */
 @InputType({ description: "A new run; every field defaults to the PyTorch DCGAN tutorial's value" })
 export class StartRunInput {
@@ -74,12 +83,16 @@ export class StartRunInput {
   })
   threads?: number;
 
-  toConfig(): TrainConfigInput & { name?: string } {
-    const { dataset, backend, name, ...rest } = this;
+  @Field(() => KeepCheckpointsInput, { nullable: true, description: "Checkpoint retention (default: the server's KEEP_CHECKPOINTS, else keep all)" })
+  keepCheckpoints?: KeepCheckpointsInput;
+
+  toConfig(): TrainConfigInput & { name?: string; keepCheckpoints?: { last?: number; every?: number } } {
+    const { dataset, backend, name, keepCheckpoints, ...rest } = this;
     const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined && v !== null));
     return {
       ...defined,
       name: name ?? undefined,
+      ...(keepCheckpoints ? { keepCheckpoints: { last: keepCheckpoints.last ?? undefined, every: keepCheckpoints.every ?? undefined } } : {}),
       ...(dataset?.kind ? { dataset: datasetToEngine(dataset.kind) } : {}),
       ...(dataset?.path ? { dataPath: dataset.path } : {}),
       ...(backend ? { backend: backendToEngine(backend) } : {}),

@@ -7,6 +7,7 @@ import type { ServiceLimits } from "../settings.js";
 import type { Store } from "../store/store.js";
 import { NotFoundError, type SampleRecord } from "../store/types.js";
 import { GenerateProcessError, generateInProcess } from "../training/generate-process.js";
+import { holdCheckpoint } from "./retention.js";
 import { runDir } from "./run-execution.js";
 
 export interface GeneratorOptions {
@@ -44,6 +45,8 @@ export class Generator {
       throw new InputError("generate", `${max} generate requests are already rendering, the most MAX_CONCURRENT_GENERATES allows: try again when one has finished`);
     }
     this.rendering++;
+    // Retention leaves the checkpoint alone while it is read (in this process: see retention.ts).
+    const release = holdCheckpoint(checkpointId);
     try {
       const { store, dataDir, logger } = this.options;
       const checkpoint = await store.getCheckpoint(checkpointId);
@@ -66,6 +69,7 @@ export class Generator {
         checkpointId,
       });
     } finally {
+      release();
       this.rendering--;
     }
   }

@@ -3,6 +3,7 @@ import { ALL_CORES } from "../../engine/backends/threads.js";
 import type { CheckpointRecord, RunRecord } from "../store/types.js";
 import { runDir, RunExecution, type TrainerContext } from "./run-execution.js";
 import { latestResumePoint } from "./resume-point.js";
+import { holdCheckpoint } from "./retention.js";
 import type { RunQueue } from "./run-queue.js";
 import { recordUnrecordedFiles } from "./unrecorded-files.js";
 
@@ -28,6 +29,8 @@ export class LocalRunQueue implements RunQueue {
   private readonly active = new Map<string, RunExecution>();
   /** Checkpoints that queued resumed runs start from. */
   private readonly resumeFrom = new Map<string, CheckpointRecord>();
+  /** Their holds (retention.ts): retention keeps a queued resume's checkpoint. */
+  private readonly held = new Map<string, () => void>();
   private scheduling = Promise.resolve();
   private accepting = true;
   private readonly log: Logger;
@@ -53,7 +56,11 @@ export class LocalRunQueue implements RunQueue {
   }
 
   async enqueue(run: RunRecord, checkpoint?: CheckpointRecord): Promise<void> {
-    if (checkpoint) this.resumeFrom.set(run.id, checkpoint);
+    if (checkpoint) {
+      this.resumeFrom.set(run.id, checkpoint);
+      this.held.get(run.id)?.();
+      this.held.set(run.id, holdCheckpoint(checkpoint.id));
+    }
     this.schedule();
   }
 
@@ -98,6 +105,9 @@ export class LocalRunQueue implements RunQueue {
     const checkpoint = this.resumeFrom.get(run.id) ?? (await latestResumePoint(this.context.store, run));
     this.resumeFrom.delete(run.id);
     const execution = new RunExecution(this.context, run, checkpoint, serviceThreads(this.maxConcurrentRuns));
+    // The execution holds it now.
+    this.held.get(run.id)?.();
+    this.held.delete(run.id);
     this.active.set(run.id, execution);
     await execution.running;
     void execution.ended.then(() => {

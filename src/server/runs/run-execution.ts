@@ -7,6 +7,7 @@ import { logOutput } from "../training/cli-process.js";
 import type { WorkerMessage } from "../training/protocol.js";
 import { TrainingProcess } from "../training/training-process.js";
 import { MetricsBuffer } from "./metrics-buffer.js";
+import { enforceRetention, holdCheckpoint } from "./retention.js";
 import { retrying } from "./retry.js";
 import type { RunStates } from "./run-states.js";
 
@@ -90,8 +91,11 @@ export class RunExecution {
       if (message.type === "failed") failure = message.error;
       this.chain(() => this.handle(message));
     });
+    // The checkpoint it continues from stays while it trains (retention.ts), should it have to start again from it.
+    const release = checkpoint ? holdCheckpoint(checkpoint.id) : () => {};
     this.ended = new Promise((done) => {
       this.process.on("exit", (error) => {
+        release();
         void this.chain(async () => {
           await this.metrics.flush();
           const current = await store.getRun(run.id);
@@ -193,6 +197,8 @@ export class RunExecution {
         // Its iterations' metrics first: a recorded checkpoint never lies past the stored metrics.
         await this.metrics.flush();
         await store.addCheckpoint({ runId, iteration: message.iteration, epoch: message.epoch, bytes: message.bytes, path: relative(dataDir, message.path) });
+        // Older checkpoints outside the run's keepCheckpoints go; a failure leaves them for the next one.
+        await enforceRetention(this.context, this.run).catch((err: unknown) => logger.warn({ err, runId }, "checkpoint retention failed"));
         await states.publish(runId);
         return;
       case "finished": {

@@ -9,6 +9,7 @@ import { InputError } from "../input-error.js";
 import type { ServiceLimits } from "../settings.js";
 import { progressHistory } from "./progress-history.js";
 import { latestResumePoint } from "./resume-point.js";
+import { KEEP_ALL, type KeepCheckpoints, validateKeepCheckpoints } from "./retention.js";
 import { runDir } from "./run-execution.js";
 import type { RunQueue } from "./run-queue.js";
 import type { RunStates } from "./run-states.js";
@@ -30,6 +31,8 @@ export interface RunServiceOptions {
   /** The backends a config may name. */
   system: Pick<SystemFacts, "backends">;
   logger: Logger;
+  /** Checkpoint retention of runs that name none (KEEP_CHECKPOINTS; default: keep all). */
+  keepCheckpoints?: KeepCheckpoints;
 }
 
 const RESUMABLE: RunStatus[] = ["STOPPED", "FAILED", "INTERRUPTED"];
@@ -52,14 +55,15 @@ export class RunService {
     this.log = options.logger;
   }
 
-  async start(input: TrainConfigInput & { name?: string }): Promise<RunRecord> {
+  async start(input: TrainConfigInput & { name?: string; keepCheckpoints?: Partial<KeepCheckpoints> }): Promise<RunRecord> {
     if (!this.acceptingRuns) throw new InputError("startRun", "the server is shutting down");
-    const { name, ...configInput } = input;
+    const { name, keepCheckpoints, ...configInput } = input;
+    const keep = keepCheckpoints ? validateKeepCheckpoints(keepCheckpoints) : (this.options.keepCheckpoints ?? KEEP_ALL);
     const { dataRoots, limits, system } = this.options;
     const validated = await validateRunConfig(configInput, { dataRoots, memoryBudgetMb: limits.memoryBudgetMb, backends: () => system.backends() });
     const config = { ...validated, threads: validated.threads ?? this.options.defaultThreads };
     const run = await this.enqueue("startRun", async () => {
-      const created = await this.store.createRun({ name: name ?? `${config.dataset} ${config.imageSize}px`, config });
+      const created = await this.store.createRun({ name: name ?? `${config.dataset} ${config.imageSize}px`, config, keep });
       // Published before a trainer can take it, so that QUEUED never arrives after RUNNING.
       await this.options.events.publishRun(created);
       await this.options.queue.enqueue(created);

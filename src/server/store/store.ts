@@ -53,8 +53,9 @@ export class Store {
 
   // ---- runs
 
-  async createRun({ name, config }: { name: string; config: TrainConfig }): Promise<RunRecord> {
-    return toRun(await this.prisma.run.create({ data: { name, config: JSON.stringify(config) } }));
+  async createRun({ name, config, keep }: { name: string; config: TrainConfig; keep?: { last: number; every: number } }): Promise<RunRecord> {
+    const retention = keep && { keepLast: keep.last, keepEvery: keep.every };
+    return toRun(await this.prisma.run.create({ data: { name, config: JSON.stringify(config), ...retention } }));
   }
 
   async getRun(id: string): Promise<RunRecord | null> {
@@ -179,6 +180,21 @@ export class Store {
   async getCheckpoint(id: string): Promise<CheckpointRecord | null> {
     const row = await this.prisma.checkpoint.findUnique({ where: { id } });
     return row && toCheckpoint(row);
+  }
+
+  /** Removes checkpoint rows (not their files); samples rendered from them keep theirs, their checkpointId cleared. */
+  async deleteCheckpoints(ids: string[]): Promise<void> {
+    if (ids.length > 0) await this.prisma.checkpoint.deleteMany({ where: { id: { in: ids } } });
+  }
+
+  /** Bytes of the stored checkpoints and samples: of one run, or of every run. */
+  async diskBytes(runId?: string): Promise<number> {
+    const where = runId === undefined ? {} : { runId };
+    const [checkpoints, samples] = await Promise.all([
+      this.prisma.checkpoint.aggregate({ where, _sum: { bytes: true } }),
+      this.prisma.sample.aggregate({ where, _sum: { bytes: true } }),
+    ]);
+    return Number(checkpoints._sum.bytes ?? 0) + Number(samples._sum.bytes ?? 0);
   }
 
   async addSample(sample: NewSample): Promise<SampleRecord> {

@@ -41,6 +41,9 @@ export interface RunRecord {
   iteration: number;
   epoch: number;
   error: string | null;
+  /** Checkpoint retention (runs/retention.ts): keep the newest keepLast, and those at multiples of keepEvery; 0: no such rule. */
+  keepLast: number;
+  keepEvery: number;
 }
 
 export type RunPatch = Partial<Omit<RunRecord, "id" | "createdAt" | "config">>;

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { request, subscribe } from "../api";
-import { enumLabel, eta, formatTime } from "../format";
+import { enumLabel, eta, formatBytes, formatTime } from "../format";
 import { useLiveSeries } from "../live";
 import { DELETE_RUN, RESUME_RUN, RUN, RUN_UPDATED, STOP_RUN } from "../queries";
 import { href } from "../router";
@@ -112,6 +112,8 @@ export function RunPage({ id }: { id: string }) {
         <dd>{run.dataset ?? enumLabel(run.config.dataset.kind)}</dd>
         <dt>started</dt>
         <dd>{formatTime(run.startedAt)}</dd>
+        <dt>disk</dt>
+        <dd id="run-disk" title="its stored checkpoints and samples">{formatBytes(run.diskBytes)}</dd>
       </dl>
       <ChartControls settings={settings} onChange={setSettings} zoom={zoom} />
       <div class="charts">

@@ -1,10 +1,10 @@
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, request, subscribe } from "../api";
-import { eta } from "../format";
+import { eta, formatBytes } from "../format";
 import { useLatestProgress } from "../live";
-import { RUNS, RUNS_UPDATED } from "../queries";
+import { DISK_USAGE, RUNS, RUNS_UPDATED } from "../queries";
 import { href } from "../router";
-import type { RunsQuery, RunsQueryVariables, RunsUpdatedSubscription } from "../schema-types";
+import type { DiskUsageQuery, RunsQuery, RunsQueryVariables, RunsUpdatedSubscription } from "../schema-types";
 import { RUN_STATUSES, type RunStatus, type RunSummary } from "../types";
 import { CollapseBadge } from "./Diversity";
 import { StatusBadge } from "./StatusBadge";
@@ -17,6 +17,9 @@ export function RunsList() {
   const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState<string>();
   const [selected, setSelected] = useState<string[]>([]);
+  const [diskBytes, setDiskBytes] = useState<number>();
+  // Checkpoints and samples landing (and retention deleting) come as runUpdated: the total follows them.
+  const loadDisk = () => void request<DiskUsageQuery>(DISK_USAGE).then(({ system }) => setDiskBytes(system.diskBytes), () => undefined);
 
   const load = async (after: string | null) => {
     try {
@@ -31,14 +34,17 @@ export function RunsList() {
 
   useEffect(() => {
     void load(null);
+    loadDisk();
     return subscribe<RunsUpdatedSubscription>(RUNS_UPDATED, {}, {
-      next: ({ runUpdated: run }) =>
+      next: ({ runUpdated: run }) => {
+        loadDisk();
         setRuns((current) => {
           const matches = !status || run.status === status;
           const index = current.findIndex((r) => r.id === run.id);
           if (index === -1) return matches ? [run, ...current] : current;
           return matches ? current.map((r) => (r.id === run.id ? run : r)) : current.filter((r) => r.id !== run.id);
-        }),
+        });
+      },
       error: (err: ApiError) => setError(err.message),
     });
   }, [status]);
@@ -50,6 +56,11 @@ export function RunsList() {
     <section>
       <div class="toolbar">
         <h1>Runs</h1>
+        {diskBytes !== undefined && (
+          <span class="small" id="disk-usage" title="every run's stored checkpoints and samples">
+            {formatBytes(diskBytes)} on disk
+          </span>
+        )}
         <label>
           Status{" "}
           <select value={status} onChange={(e) => setStatus(e.currentTarget.value as RunStatus | "")} name="status-filter">

@@ -1,4 +1,4 @@
-import { Arg, Ctx, Extensions, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { Arg, Ctx, Extensions, Float, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import { InputError, InputErrors, parseConfigInput } from "../../input-error.js";
 import { collapseWarning } from "../../runs/collapse.js";
 import { defaultPageSize } from "../../settings.js";
@@ -38,12 +38,12 @@ export class RunResolver {
 
   @Mutation(() => Run, { description: "Validates, stores and queues a run; it starts when a training slot is free" })
   async startRun(@Arg("input", () => StartRunInput) input: StartRunInput, @Ctx() { runs, limits }: Context): Promise<Run> {
-    const { name, ...settings } = input.toConfig();
+    const { name, keepCheckpoints, ...settings } = input.toConfig();
     // The name is no part of the training config the service checks: it is refused
     // here, together with whatever the config's own check finds.
     const badName = nameError(name, limits.maxNameLength);
     if (badName) throw new InputErrors([badName, ...parseConfigInput(settings).errors]);
-    return Run.from(await runs.start({ name, ...settings }));
+    return Run.from(await runs.start({ name, keepCheckpoints, ...settings }));
   }
 
   @Mutation(() => Run, { description: "Stops at the next iteration boundary with a final checkpoint and sample" })
@@ -107,6 +107,11 @@ export class RunResolver {
   @FieldResolver(() => [Sample])
   async samples(@Root() run: Run, @Ctx() { store }: Context): Promise<Sample[]> {
     return (await store.listSamples(run.id)).map(Sample.from);
+  }
+
+  @FieldResolver(() => Float, { description: "Bytes of its stored checkpoints and samples" })
+  diskBytes(@Root() run: Run, @Ctx() { store }: Context): Promise<number> {
+    return store.diskBytes(run.id);
   }
 
   @FieldResolver(() => Sample, { nullable: true, description: "The newest fixed-noise grid" })

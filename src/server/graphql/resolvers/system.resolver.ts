@@ -11,7 +11,7 @@ const { version } = createRequire(import.meta.url)("../../../../package.json") a
 export class SystemResolver {
   @Query(() => SystemInfo, { description: "Version, backends, and what is running and queued" })
   async system(@Ctx() { system, store, workers }: Context): Promise<SystemInfo> {
-    const [queued, training, trainers] = await Promise.all([store.queuedRuns(), store.runsWithStatus(["RUNNING", "STOPPING"]), workers.list()]);
+    const [queued, training, trainers, diskBytes] = await Promise.all([store.queuedRuns(), store.runsWithStatus(["RUNNING", "STOPPING"]), workers.list(), store.diskBytes()]);
     return {
       version,
       backends: await system.backends(),
@@ -20,6 +20,7 @@ export class SystemResolver {
       maxConcurrentRuns: trainers.reduce((sum, w) => sum + w.concurrency, 0),
       runningRunIds: training.map((r) => r.id),
       queuedRunIds: queued.map((r) => r.id),
+      diskBytes,
     };
   }
 

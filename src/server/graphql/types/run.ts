@@ -1,6 +1,7 @@
 import { Field, Float, ID, Int, ObjectType } from "type-graphql";
 import type { RunRecord } from "../../store/types.js";
 import { Backend, backendFromEngine, DatasetKind, datasetFromEngine, RunStatus } from "../enums.js";
+import { KeepCheckpoints } from "./retention.js";
 
 @ObjectType()
 export class DatasetConfig {
@@ -109,6 +110,9 @@ export class Run {
   @Field(() => String, { nullable: true })
   error?: string;
 
+  @Field(() => KeepCheckpoints, { description: "Its checkpoint retention (startRun's keepCheckpoints, else the server's KEEP_CHECKPOINTS)" })
+  keepCheckpoints!: KeepCheckpoints;
+
   static from(record: RunRecord): Run {
     const c = record.config;
     const config = Object.assign(new RunConfig(), c, {
@@ -127,6 +131,7 @@ export class Run {
       startedAt: nullable(record.startedAt),
       finishedAt: nullable(record.finishedAt),
       error: nullable(record.error),
+      keepCheckpoints: Object.assign(new KeepCheckpoints(), { last: record.keepLast, every: record.keepEvery }),
     });
   }
 }

@@ -1,4 +1,4 @@
-import { Field, ID, Int, ObjectType } from "type-graphql";
+import { Field, Float, ID, Int, ObjectType } from "type-graphql";
 
 @ObjectType({ description: "One TensorFlow.js backend and whether it works on this server" })
 export class BackendStatus {
@@ -34,4 +34,7 @@ export class SystemInfo {
 
   @Field(() => [ID])
   queuedRunIds!: string[];
+
+  @Field(() => Float, { description: "Bytes of every run's stored checkpoints and samples" })
+  diskBytes!: number;
 }
