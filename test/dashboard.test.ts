@@ -18,6 +18,8 @@ const RUN = { ...TINY_RUN, batchSize: 8, sampleEvery: 5, checkpointEvery: 20 };
 const { channels: _channels, backend: _backend, ...FORM_NUMBERS } = RUN;
 const FORM = Object.entries(FORM_NUMBERS).map(([name, value]) => [name, String(value)] as const);
 const STILL_ACTIVE = ["QUEUED", "RUNNING"];
+/** The learning rate RUN trains with: the tutorial's. */
+const RUN_LR = parseTrainConfig({}).lr;
 
 async function pointsIn(page: Page, selector: string): Promise<number> {
   return Number(await page.locator(selector).getAttribute("data-points"));
@@ -448,6 +450,31 @@ describe.skipIf(SKIP_BROWSER)("the dashboard, in headless Chromium against a rea
     await expect.poll(() => page.locator("#loss-chart .chart").getAttribute("data-zoom")).toBeNull();
     const [latest] = await legendValues(page, "#loss-chart");
     expect(Number(latest!.replaceAll(",", ""))).toBeGreaterThanOrEqual(since);
+  });
+
+  it("forks a run from a checkpoint with a new lr; the fork's charts show the parent's history dimmed up to the fork", async () => {
+    const parent = await startRun({ name: "fork parent", iterations: 40 });
+    await page.goto(`${server.origin}/#/runs/${parent}`);
+    await page.locator('.fork-checkpoint[data-iteration="20"]').click();
+    const form = page.locator("#fork-form");
+    expect(await form.locator("input[name=lr]").inputValue()).toBe(String(RUN_LR));
+    expect(await form.locator("input[name=iterations]").inputValue()).toBe("40");
+    await form.locator("input[name=lr]").fill("0.001");
+    await form.getByRole("button", { name: "Fork" }).click();
+    await page.waitForURL((url) => url.hash.startsWith("#/runs/") && !url.hash.endsWith(parent));
+    await page.locator('.toolbar [data-status="COMPLETED"]').waitFor();
+    await page.locator("#fork-of a").waitFor();
+    expect(await page.locator("#fork-of").textContent()).toMatch(/Forked at iteration 20 from fork parent/);
+    expect(await page.locator("#fork-of a").getAttribute("href")).toBe(`#/runs/${parent}`);
+    // The parent's 20 iterations, then the fork's own 21 to 40; its parent's lines dashed, its own solid.
+    await page.waitForFunction(() => (globalThis as unknown as PageDom).document.querySelector("#loss-chart .chart")?.getAttribute("data-series") === "4");
+    await waitForPoints(page, "#loss-chart .chart", 39);
+    expect(await pointsIn(page, "#loss-chart .chart")).toBe(40);
+    expect(await page.locator("#loss-chart .u-legend .u-series:not(:first-child) .u-label").allTextContents()).toEqual(["Loss_D (parent)", "Loss_G (parent)", "Loss_D", "Loss_G"]);
+    expect(await legendStrokes(page, "#loss-chart")).toEqual(["dashed", "dashed", "solid", "solid"]);
+    const config = await page.locator("table.config").textContent();
+    expect(config).toMatch(/lr0\.001/);
+    await page.screenshot({ path: `${OUTPUT_DIR}dashboard-fork.png`, fullPage: true });
   });
 
   it("deletes a finished run from its page, after asking", async () => {

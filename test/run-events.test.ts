@@ -171,6 +171,8 @@ function runRecord(id: string, status: RunRecord["status"]): RunRecord {
     iteration: 12,
     epoch: 1,
     error: null,
+    parentRunId: null,
+    forkIteration: null,
     keepLast: 0,
     keepEvery: 0,
   };

@@ -125,6 +125,35 @@ describe("training runs", () => {
     const checkpoint = await loadCheckpoint(first.result.lastCheckpoint!);
     await expect(run("mismatch", { iterations: 2, ngf: 8 }, { resume: checkpoint })).rejects.toThrow(ConfigError);
   });
+
+  it("fork exactly: a fork with unchanged hyperparameters continues like its parent", async () => {
+    const parent = await run("fork-parent", { iterations: 8, checkpointEvery: 4 });
+    const checkpoint = await loadCheckpoint(join(dir, "fork-parent", "checkpoints", (await readdir(join(dir, "fork-parent", "checkpoints"))).sort()[0]!));
+    expect(checkpoint.iteration).toBe(4);
+    const child = await run("fork-child", { iterations: 8 }, { resume: checkpoint, fork: true });
+    expect(child.metrics[0]!.iteration).toBe(5);
+    expect(losses(child.metrics)).toEqual(losses(parent.metrics.slice(4)));
+  });
+
+  it("fork with a new lr, beta1 and batch size: Adam's state carries over, the new settings step from the fork on", async () => {
+    const parent = await run("fork-lr-parent", { iterations: 4 });
+    const checkpoint = await loadCheckpoint(parent.result.lastCheckpoint!);
+    const same = await run("fork-lr-same", { iterations: 6 }, { resume: checkpoint, fork: true });
+    const changed = await run("fork-lr", { iterations: 6, lr: 0.001, beta1: 0.9 }, { resume: checkpoint, fork: true });
+    expect(changed.metrics.map((m) => m.iteration)).toEqual([5, 6]);
+    // Iteration 5's losses are measured before its update: the same weights either way.
+    expect(changed.metrics[0]!.lossD).toBe(same.metrics[0]!.lossD);
+    expect(changed.metrics[1]!.lossD).not.toBe(same.metrics[1]!.lossD);
+    const written = await loadCheckpoint(changed.result.lastCheckpoint!);
+    expect(written.config).toMatchObject({ lr: 0.001, beta1: 0.9 });
+    expect(written.optG.step).toBe(6);
+    const bigger = await run("fork-batch", { iterations: 5, batchSize: 8 }, { resume: checkpoint, fork: true });
+    expect(bigger.metrics.map((m) => m.iteration)).toEqual([5]);
+    // A resume (not a fork) still refuses any change; a fork refuses a shape or the seed.
+    await expect(run("fork-lr-resume", { iterations: 6, lr: 0.001 }, { resume: checkpoint })).rejects.toThrow(ConfigError);
+    await expect(run("fork-shape", { iterations: 6, nz: 16 }, { resume: checkpoint, fork: true })).rejects.toThrow(/nz/);
+    await expect(run("fork-seed", { iterations: 6, seed: 1 }, { resume: checkpoint, fork: true })).rejects.toThrow(/seed/);
+  });
 });
 
 describe("checkpoints", () => {

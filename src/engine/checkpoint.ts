@@ -188,10 +188,13 @@ function parseHeader(path: string, bytes: Buffer): { header: Header; headerLengt
   return { header, headerLength };
 }
 
-/** Networks and optimizers exactly as they were saved. */
-export function restoreGan(checkpoint: Checkpoint): Gan {
+/**
+ * Networks and optimizers exactly as they were saved; the optimizers step with
+ * `optimizer`'s lr and beta1 from here on when given (a fork's), else the checkpoint's.
+ */
+export function restoreGan(checkpoint: Checkpoint, optimizer: { lr: number; beta1: number } = checkpoint.config): Gan {
   const c = checkpoint.config;
-  const gan = Gan.fromValues(c, c, checkpoint.G, checkpoint.D);
+  const gan = Gan.fromValues(c, { lr: optimizer.lr, beta1: optimizer.beta1 }, checkpoint.G, checkpoint.D);
   gan.optG.load(checkpoint.optG);
   gan.optD.load(checkpoint.optD);
   return gan;

@@ -97,6 +97,13 @@ export type TrainConfig = z.output<typeof trainConfigSchema>;
  */
 export const TRAIN_DEFAULTS: Readonly<TrainConfig> = Object.freeze(trainConfigSchema.parse({}));
 
+/**
+ * What a fork cannot change: the networks' shapes (the checkpoint's tensors have them)
+ * and the data (the dataset, and the seed, which draws the synthetic images and every
+ * epoch's order). lr, beta1 and batchSize may change: Adam's moments carry over.
+ */
+export const FORK_FIXED = ["dataset", "imageSize", "channels", "nz", "ngf", "ndf", "seed"] as const;
+
 /** A config whose dataset has been opened: channels and the epoch length are known. */
 export type ResolvedConfig = TrainConfig & { channels: number };
 

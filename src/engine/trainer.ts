@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { type BackendSelection, useBackend } from "./backends/index.js";
 import { ALL_CORES, setThreads } from "./backends/threads.js";
 import { type Checkpoint, restoreGan } from "./checkpoint.js";
-import { ConfigError, type ResolvedConfig, type TrainConfig } from "./config.js";
+import { ConfigError, FORK_FIXED, type ResolvedConfig, type TrainConfig } from "./config.js";
 import { batchesPerEpoch, epochOrder, openDataset } from "./data/index.js";
 import type { Dataset } from "./data/dataset.js";
 import { Gan } from "./gan.js";
@@ -38,6 +38,11 @@ export interface TrainOptions extends TrainEvents {
   outDir: string;
   /** Continue from this checkpoint, with the same iteration numbering. */
   resume?: Checkpoint;
+  /**
+   * The checkpoint is another run's (a fork): the config may change the settings that
+   * neither the networks' shapes nor the data define (FORK_FIXED stay).
+   */
+  fork?: boolean;
   /** Folders every dataset file must lie in, symlinks followed (see openDataset); anywhere when absent. */
   dataRoots?: readonly string[];
   /** Aborting stops at the next iteration boundary, with a checkpoint and a sample. */
@@ -67,7 +72,7 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
 }
 
 async function trainLoop(config: TrainConfig, options: TrainOptions): Promise<TrainResult> {
-  const { outDir, resume, signal, dataRoots } = options;
+  const { outDir, resume, signal, dataRoots, fork = false } = options;
   const backend = await useBackend(config.backend);
   const threads = config.threads ?? ALL_CORES;
   setThreads(threads);
@@ -80,13 +85,14 @@ async function trainLoop(config: TrainConfig, options: TrainOptions): Promise<Tr
     dataRoots,
   });
   const cfg: ResolvedConfig = { ...config, channels: dataset.channels };
-  if (resume) checkResumable(cfg, resume.config);
+  if (resume) checkResumable(cfg, resume.config, fork ? FORK_FIXED : RUN_IDENTITY);
   const perEpoch = batchesPerEpoch(dataset, cfg.batchSize);
   const totalIterations = cfg.iterations ?? cfg.epochs * perEpoch;
   const epochs = Math.ceil(totalIterations / perEpoch);
   const folders = await RunOutput.makeFolders(outDir);
 
-  const gan = resume ? restoreGan(resume) : Gan.create(cfg, cfg, cfg.seed);
+  // This run's lr and beta1 (a fork's may differ from the checkpoint's).
+  const gan = resume ? restoreGan(resume, cfg) : Gan.create(cfg, cfg, cfg.seed);
   const fixedNoise = resume?.fixedNoise ?? Rng.stream(cfg.seed, "fixed-noise").normal(FIXED_NOISE_COUNT * cfg.nz);
   const noiseRng = resume ? Rng.fromState(resume.noiseRngState) : Rng.stream(cfg.seed, "noise");
   let iteration = resume?.iteration ?? 0;
@@ -176,8 +182,8 @@ function prefetch(batches: BatchSource, index: number): Promise<Float32Array> {
   return loading;
 }
 
-function checkResumable(config: ResolvedConfig, saved: ResolvedConfig): void {
-  for (const field of RUN_IDENTITY) {
+function checkResumable(config: ResolvedConfig, saved: ResolvedConfig, fixed: readonly (keyof ResolvedConfig)[]): void {
+  for (const field of fixed) {
     if (config[field] !== saved[field]) {
       throw new ConfigError(field, `is ${String(config[field])} but the checkpoint was trained with ${String(saved[field])}`);
     }

@@ -4,7 +4,7 @@ const SUMMARY = `id name status backend dataset iteration epoch totalIterations 
   config { batchSize } latestSample { url iteration } collapseWarning`;
 
 const DETAIL = `id name status backend backendDetail dataset iteration epoch totalIterations batchesPerEpoch
-  createdAt startedAt finishedAt error latestSample { url iteration } collapseWarning
+  createdAt startedAt finishedAt error latestSample { url iteration } collapseWarning forkIteration parent { id name }
   config { backend batchSize beta1 channels checkpointEvery dataset { kind path } epochs imageSize iterations lr ndf ngf nz sampleEvery seed threads }
   samples { id kind iteration epoch url createdAt diversity }
   checkpoints { id iteration epoch bytes createdAt downloadUrl } diskBytes`;
@@ -27,6 +27,11 @@ export const RUN_METRICS = `query RunMetrics($id: ID!, $maxPoints: Int!) {
   run(id: $id) { id name status metrics(maxPoints: $maxPoints) { ${METRIC_FIELDS} } }
 }`;
 
+/** A forked run's parent's metrics up to the fork, drawn dimmed before the run's own. */
+export const PARENT_METRICS = `query ParentMetrics($id: ID!, $to: Int!, $maxPoints: Int!) {
+  run(id: $id) { id metrics(to: $to, maxPoints: $maxPoints) { ${METRIC_FIELDS} } }
+}`;
+
 /** A compared run's fixed-noise grids: its current ones, then again with each new sample. */
 export const RUN_SAMPLES_UPDATED = `subscription RunSamplesUpdated($id: ID!) { runUpdated(runId: $id) { id samples { id kind iteration epoch url } } }`;
 
@@ -47,5 +52,8 @@ export const WORKERS = `query Workers { workers { id host backend adapter concur
 export const START_RUN = `mutation StartRun($input: StartRunInput!) { startRun(input: $input) { id } }`;
 export const STOP_RUN = `mutation StopRun($id: ID!) { stopRun(id: $id) { id status } }`;
 export const RESUME_RUN = `mutation ResumeRun($id: ID!, $checkpointId: ID) { resumeRun(id: $id, checkpointId: $checkpointId) { id status } }`;
+export const FORK_RUN = `mutation ForkRun($checkpointId: ID!, $changes: ForkRunInput, $name: String) {
+  forkRun(checkpointId: $checkpointId, changes: $changes, name: $name) { id }
+}`;
 export const DELETE_RUN = `mutation DeleteRun($id: ID!) { deleteRun(id: $id) }`;
 export const GENERATE = `mutation Generate($checkpointId: ID!, $seed: Int!) { generate(checkpointId: $checkpointId, seed: $seed) { id url iteration kind } }`;

@@ -22,6 +22,18 @@ export const DatasetInputDefaults = {
   kind: "SYNTHETIC",
 } as const;
 
+export interface ForkRunInput {
+  backend?: Backend | null;
+  batchSize?: number | null;
+  beta1?: number | null;
+  checkpointEvery?: number | null;
+  epochs?: number | null;
+  iterations?: number | null;
+  lr?: number | null;
+  sampleEvery?: number | null;
+  threads?: number | null;
+}
+
 export interface KeepCheckpointsInput {
   every?: number | null;
   last?: number | null;
@@ -80,6 +92,18 @@ export type DiskUsageQuery = {
 };
 export type DiskUsageQueryVariables = Record<string, never>;
 
+/** FORK_RUN */
+export type ForkRunMutation = {
+  forkRun: {
+    id: string;
+  };
+};
+export type ForkRunMutationVariables = {
+  checkpointId: string;
+  changes?: ForkRunInput | null;
+  name?: string | null;
+};
+
 /** GENERATE */
 export type GenerateMutation = {
   generate: {
@@ -113,6 +137,28 @@ export type MetricsRangeQuery = {
 export type MetricsRangeQueryVariables = {
   id: string;
   from: number;
+  to: number;
+  maxPoints: number;
+};
+
+/** PARENT_METRICS */
+export type ParentMetricsQuery = {
+  run: {
+    id: string;
+    metrics: {
+      iteration: number;
+      epoch: number;
+      lossD: number;
+      lossG: number;
+      dX: number;
+      dGz1: number;
+      dGz2: number;
+      imagesPerSecond: number;
+    }[];
+  } | null;
+};
+export type ParentMetricsQueryVariables = {
+  id: string;
   to: number;
   maxPoints: number;
 };
@@ -169,6 +215,11 @@ export type RunQuery = {
       iteration: number;
     } | null;
     collapseWarning: string | null;
+    forkIteration: number | null;
+    parent: {
+      id: string;
+      name: string;
+    } | null;
     config: {
       backend: Backend;
       batchSize: number;
@@ -346,6 +397,11 @@ export type RunUpdatedSubscription = {
       iteration: number;
     } | null;
     collapseWarning: string | null;
+    forkIteration: number | null;
+    parent: {
+      id: string;
+      name: string;
+    } | null;
     config: {
       backend: Backend;
       batchSize: number;

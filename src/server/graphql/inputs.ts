@@ -99,3 +99,43 @@ export class StartRunInput {
     };
   }
 }
+
+/** What forkRun may change; every field left out keeps the parent run's value. */
+@InputType({
+  description:
+    "Hyperparameters a forked run changes; omitted ones keep the parent's. The networks' shapes, the dataset and the seed stay the checkpoint's",
+})
+export class ForkRunInput {
+  @Field(() => Float, { nullable: true, description: "Adam learning rate from the fork on" })
+  lr?: number;
+
+  @Field(() => Float, { nullable: true, description: "Adam beta1 from the fork on" })
+  beta1?: number;
+
+  @Field(() => Int, { nullable: true })
+  batchSize?: number;
+
+  @Field(() => Int, { nullable: true, description: "Total iterations, counted from the parent's first; more than the fork's iteration" })
+  iterations?: number;
+
+  @Field(() => Int, { nullable: true, description: "Passes over the data, counted from the parent's first, unless iterations is given" })
+  epochs?: number;
+
+  @Field(() => Int, { nullable: true, description: "Render the fixed-noise grid every N iterations" })
+  sampleEvery?: number;
+
+  @Field(() => Int, { nullable: true, description: "Write a checkpoint every N iterations" })
+  checkpointEvery?: number;
+
+  @Field(() => Backend, { nullable: true })
+  backend?: Backend;
+
+  @Field(() => Int, { nullable: true, description: "CPU threads of the wasm backend's native kernels" })
+  threads?: number;
+
+  toChanges(): Partial<TrainConfigInput> {
+    const { backend, ...rest } = this;
+    const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined && v !== null));
+    return { ...defined, ...(backend ? { backend: backendToEngine(backend) } : {}) };
+  }
+}

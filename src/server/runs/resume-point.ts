@@ -10,5 +10,8 @@ import type { CheckpointRecord, RunRecord } from "../store/types.js";
  */
 export async function latestResumePoint(store: Store, run: RunRecord, createdSince?: Date): Promise<CheckpointRecord | undefined> {
   const checkpoints = await store.listCheckpoints(run.id);
-  return checkpoints.filter((c) => c.iteration <= run.iteration && (createdSince === undefined || c.createdAt >= createdSince)).at(-1);
+  const own = checkpoints.filter((c) => c.iteration <= run.iteration && (createdSince === undefined || c.createdAt >= createdSince)).at(-1);
+  if (own || createdSince !== undefined || run.parentRunId === null || run.forkIteration === null) return own;
+  // A fork that has written no checkpoint of its own yet starts again from its parent's.
+  return (await store.listCheckpoints(run.parentRunId)).filter((c) => c.iteration === run.forkIteration).at(-1);
 }

@@ -73,6 +73,8 @@ export class RunExecution {
       // The training process creates the folder: one that cannot be written fails the run, not the server.
       outDir: runDir(dataDir, run.id),
       resumeFrom: checkpoint ? resolve(dataDir, checkpoint.path) : undefined,
+      // A forked run's first start is from its parent's checkpoint.
+      fork: checkpoint !== undefined && checkpoint.runId !== run.id,
       // Checked again while training: a link added after startRun must not lead out either.
       dataRoots: context.dataRoots,
     });

@@ -1,11 +1,11 @@
 import { rm } from "node:fs/promises";
 import type { Logger } from "pino";
-import type { TrainConfigInput } from "../../engine/config.js";
+import { FORK_FIXED, type TrainConfigInput } from "../../engine/config.js";
 import type { IterationMetrics } from "../../engine/metrics.js";
 import type { RunEvents } from "../events/run-events.js";
 import type { Store } from "../store/store.js";
 import { FINISHED_STATUSES, type RunRecord, type RunStatus } from "../store/types.js";
-import { InputError } from "../input-error.js";
+import { InputError, InputErrors } from "../input-error.js";
 import type { ServiceLimits } from "../settings.js";
 import { progressHistory } from "./progress-history.js";
 import { latestResumePoint } from "./resume-point.js";
@@ -107,11 +107,48 @@ export class RunService {
   }
 
   /**
+   * A new run from a checkpoint's weights and optimizer state, with `changes` over its
+   * run's config (validated like startRun's), numbered on from the checkpoint's
+   * iteration. What a checkpoint fixes (FORK_FIXED: the shapes, the dataset, the seed)
+   * cannot change: a different value is refused, naming the field.
+   */
+  async fork(checkpointId: string, changes: Partial<TrainConfigInput>, name?: string): Promise<RunRecord> {
+    if (!this.acceptingRuns) throw new InputError("forkRun", "the server is shutting down");
+    const checkpoint = await this.store.getCheckpoint(checkpointId);
+    if (!checkpoint) throw new InputError("checkpointId", `no checkpoint ${checkpointId}`);
+    const parent = await this.get(checkpoint.runId);
+    const given = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined && v !== null)) as Partial<TrainConfigInput>;
+    const fixed = { ...Object.fromEntries(FORK_FIXED.map((f) => [f, f])), dataPath: "dataset.path", dataset: "dataset.kind" } as Record<string, string>;
+    InputErrors.throwIfAny(
+      Object.entries(given)
+        .filter(([field, value]) => fixed[field] !== undefined && value !== parent.config[field as keyof TrainConfigInput])
+        .map(([field, value]) => new InputError(fixed[field]!, `is ${String(value)} but the checkpoint was trained with ${String(parent.config[field as keyof TrainConfigInput])}: a fork keeps the networks' shapes and the data`)),
+    );
+    const input: TrainConfigInput = { ...parent.config, ...given };
+    // Epochs given without iterations: the parent's iterations no longer count.
+    if (given.epochs !== undefined && given.iterations === undefined) delete input.iterations;
+    const { dataRoots, limits, system } = this.options;
+    const config = await validateRunConfig(input, { dataRoots, memoryBudgetMb: limits.memoryBudgetMb, backends: () => system.backends() });
+    if (config.iterations !== undefined && config.iterations <= checkpoint.iteration) {
+      throw new InputError("iterations", `must be more than the checkpoint's iteration, ${checkpoint.iteration}`);
+    }
+    const run = await this.enqueue("forkRun", async () => {
+      const fork = { parentRunId: parent.id, iteration: checkpoint.iteration, epoch: checkpoint.epoch };
+      const created = await this.store.createRun({ name: name ?? `${parent.name} fork@${checkpoint.iteration}`, config, fork });
+      await this.options.events.publishRun(created);
+      await this.options.queue.enqueue(created, checkpoint);
+      return created;
+    });
+    this.log.info({ runId: run.id, parentRunId: parent.id, forkIteration: checkpoint.iteration, config }, "forked run queued");
+    return run;
+  }
+
+  /**
    * Adds a run to the queue (`admit` stores it QUEUED) unless MAX_QUEUED_RUNS already
    * wait there. One admission at a time, so that requests arriving together cannot all
    * see room for one more.
    */
-  private enqueue<T>(operation: "startRun" | "resumeRun", admit: () => Promise<T>): Promise<T> {
+  private enqueue<T>(operation: "startRun" | "resumeRun" | "forkRun", admit: () => Promise<T>): Promise<T> {
     const admitted = this.admitting.then(async () => {
       const max = this.options.limits.maxQueuedRuns;
       if ((await this.store.countQueued()) >= max) {

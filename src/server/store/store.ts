@@ -53,9 +53,11 @@ export class Store {
 
   // ---- runs
 
-  async createRun({ name, config, keep }: { name: string; config: TrainConfig; keep?: { last: number; every: number } }): Promise<RunRecord> {
+  async createRun({ name, config, fork, keep }: { name: string; config: TrainConfig; fork?: { parentRunId: string; iteration: number; epoch: number }; keep?: { last: number; every: number } }): Promise<RunRecord> {
+    // A fork starts where its parent's checkpoint left off.
+    const forked = fork && { parentRunId: fork.parentRunId, forkIteration: fork.iteration, iteration: fork.iteration, epoch: fork.epoch };
     const retention = keep && { keepLast: keep.last, keepEvery: keep.every };
-    return toRun(await this.prisma.run.create({ data: { name, config: JSON.stringify(config), ...retention } }));
+    return toRun(await this.prisma.run.create({ data: { name, config: JSON.stringify(config), ...forked, ...retention } }));
   }
 
   async getRun(id: string): Promise<RunRecord | null> {

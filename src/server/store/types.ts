@@ -41,6 +41,10 @@ export interface RunRecord {
   iteration: number;
   epoch: number;
   error: string | null;
+  /** The run this one was forked from (forkRun); null when it was not, or that run is deleted. */
+  parentRunId: string | null;
+  /** The parent's iteration it was forked at: its own iterations are numbered after it. */
+  forkIteration: number | null;
   /** Checkpoint retention (runs/retention.ts): keep the newest keepLast, and those at multiples of keepEvery; 0: no such rule. */
   keepLast: number;
   keepEvery: number;

@@ -22,6 +22,8 @@ export interface StartRequest {
   config: TrainConfig;
   outDir: string;
   resumeFrom?: string;
+  /** resumeFrom is another run's checkpoint (forkRun): the config may change its hyperparameters. */
+  fork?: boolean;
   /** Every file the dataset reads must lie in these folders (symlinks followed). */
   dataRoots: string[];
 }

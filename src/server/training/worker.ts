@@ -22,6 +22,7 @@ async function run(start: StartRequest): Promise<void> {
     outDir: start.outDir,
     dataRoots: start.dataRoots,
     resume,
+    fork: start.fork,
     signal: controller.signal,
     onStart: (info) =>
       void send({

@@ -5,8 +5,8 @@ import { GENERATE } from "../queries";
 import type { GenerateMutation, GenerateMutationVariables } from "../schema-types";
 import type { Checkpoint, Sample } from "../types";
 
-/** A run's checkpoints, each downloadable, and new images from any of them. */
-export function Checkpoints({ checkpoints }: { checkpoints: Checkpoint[] }) {
+/** A run's checkpoints, each downloadable, and new images from any of them; `onFork` offers a fork from each. */
+export function Checkpoints({ checkpoints, onFork }: { checkpoints: Checkpoint[]; onFork?: (checkpoint: Checkpoint) => void }) {
   const [generated, setGenerated] = useState<Pick<Sample, "id" | "url" | "iteration">>();
   const [busy, setBusy] = useState<string>();
   const [error, setError] = useState<string>();
@@ -51,6 +51,14 @@ export function Checkpoints({ checkpoints }: { checkpoints: Checkpoint[] }) {
                 <button class="button small" disabled={busy !== undefined} onClick={() => void generate(c)}>
                   {busy === c.id ? "generating…" : "generate"}
                 </button>
+                {onFork && (
+                  <>
+                    {" "}
+                    <button class="button small fork-checkpoint" data-iteration={c.iteration} title="a new run from here with some hyperparameters changed" onClick={() => onFork(c)}>
+                      fork
+                    </button>
+                  </>
+                )}
               </td>
             </tr>
           ))}

@@ -2,16 +2,17 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import { request, subscribe } from "../api";
 import { enumLabel, eta, formatBytes, formatTime } from "../format";
 import { useLiveSeries } from "../live";
-import { DELETE_RUN, RESUME_RUN, RUN, RUN_UPDATED, STOP_RUN } from "../queries";
+import { DELETE_RUN, PARENT_METRICS, RESUME_RUN, RUN, RUN_UPDATED, STOP_RUN } from "../queries";
 import { href } from "../router";
 import { MetricSeries, smooth } from "../series";
-import type { RunQuery, RunQueryVariables, RunUpdatedSubscription, RunUpdatedSubscriptionVariables } from "../schema-types";
-import { FINISHED, RESUMABLE, STOPPABLE, type RunDetail } from "../types";
+import type { ParentMetricsQuery, ParentMetricsQueryVariables, RunQuery, RunQueryVariables, RunUpdatedSubscription, RunUpdatedSubscriptionVariables } from "../schema-types";
+import { FINISHED, RESUMABLE, STOPPABLE, type Checkpoint, type RunDetail } from "../types";
 import { useZoom } from "../zoom";
-import { Chart } from "./Chart";
+import { Chart, type ChartSeries } from "./Chart";
 import { ChartControls, type ChartSettings } from "./ChartControls";
 import { Checkpoints } from "./Checkpoints";
 import { CollapseBadge, DiversityChart } from "./Diversity";
+import { ForkForm } from "./ForkForm";
 import { SampleTimeline } from "./SampleTimeline";
 import { StatusBadge } from "./StatusBadge";
 
@@ -24,6 +25,11 @@ export function RunPage({ id }: { id: string }) {
   const [error, setError] = useState<string>();
   const [actionError, setActionError] = useState<string>();
   const [settings, setSettings] = useState<ChartSettings>({ smoothing: 0.6, log: false });
+  const [forking, setForking] = useState<Checkpoint>();
+  // A forked run's parent's history up to the fork, drawn dimmed before the run's own.
+  const [parentSeries, setParentSeries] = useState<MetricSeries>();
+  const parentId = run?.parent?.id;
+  const forkIteration = run?.forkIteration;
 
   useEffect(() => {
     setRun(undefined);
@@ -39,6 +45,19 @@ export function RunPage({ id }: { id: string }) {
       .catch((err: Error) => setError(err.message));
     return subscribe<RunUpdatedSubscription, RunUpdatedSubscriptionVariables>(RUN_UPDATED, { id }, { next: ({ runUpdated }) => setRun(runUpdated) });
   }, [id]);
+
+  useEffect(() => {
+    setParentSeries(undefined);
+    setForking(undefined);
+    if (!parentId || forkIteration === null || forkIteration === undefined) return;
+    request<ParentMetricsQuery, ParentMetricsQueryVariables>(PARENT_METRICS, { id: parentId, to: forkIteration, maxPoints: HISTORY_POINTS })
+      .then(({ run: parent }) => {
+        const history = new MetricSeries();
+        history.append(parent?.metrics ?? []);
+        setParentSeries(history);
+      })
+      .catch(() => undefined);
+  }, [id, parentId, forkIteration]);
 
   const followed = useMemo(() => (series ? [{ id, series }] : undefined), [id, series]);
   const latest = useLiveSeries(followed)[id];
@@ -63,8 +82,23 @@ export function RunPage({ id }: { id: string }) {
   };
   const iteration = Math.max(run.iteration, series.lastIteration);
   const shown = zoom.series?.[id] ?? series;
-  const x = shown.iterations;
-  const values = (key: keyof MetricSeries["columns"]) => smooth(shown.columns[key], settings.smoothing);
+  // A fork's own points follow its parent's (all at or before the fork): one x axis, each series null where it has no point.
+  const before = parentSeries?.iterations ?? [];
+  const x = [...before, ...shown.iterations];
+  const own = (values: (number | null)[]) => [...before.map(() => null), ...values];
+  const values = (key: keyof MetricSeries["columns"]) => own(smooth(shown.columns[key], settings.smoothing));
+  /** The run's series, preceded by the parent's part dimmed (lighter and dashed), when it is a fork. */
+  const withParent = (series: (ChartSeries & { key: keyof MetricSeries["columns"] })[]): ChartSeries[] => [
+    ...(parentSeries
+      ? series.map(({ key, label, color }) => ({
+          label: `${label} (parent)`,
+          values: [...smooth(parentSeries.columns[key], settings.smoothing), ...shown.iterations.map(() => null)],
+          color: `${color}66`,
+          dash: [4, 4],
+        }))
+      : []),
+    ...series.map(({ key: _key, ...s }) => s),
+  ];
 
   return (
     <section class="run" data-run-id={run.id}>
@@ -94,6 +128,13 @@ export function RunPage({ id }: { id: string }) {
       {actionError && <p class="error">{actionError}</p>}
       {run.error && <p class="error">{run.error}</p>}
       {run.collapseWarning && <p class="collapse-warning-text">Warning: {run.collapseWarning}.</p>}
+      {run.forkIteration !== null && (
+        <p class="fork-of" id="fork-of">
+          Forked at iteration {run.forkIteration} from{" "}
+          {run.parent ? <a href={href.run(run.parent.id)}>{run.parent.name}</a> : "a deleted run"}
+          {parentSeries ? "; the charts show its history up to there, dimmed." : "."}
+        </p>
+      )}
       <dl class="facts">
         <dt>iteration</dt>
         <dd id="run-iteration">
@@ -123,10 +164,10 @@ export function RunPage({ id }: { id: string }) {
             x={x}
             zoom={zoom}
             log={settings.log}
-            series={[
-              { label: "Loss_D", values: values("lossD"), color: "#1f77b4" },
-              { label: "Loss_G", values: values("lossG"), color: "#ff7f0e" },
-            ]}
+            series={withParent([
+              { key: "lossD", label: "Loss_D", values: values("lossD"), color: "#1f77b4" },
+              { key: "lossG", label: "Loss_G", values: values("lossG"), color: "#ff7f0e" },
+            ])}
           />
         </div>
         <div id="d-chart">
@@ -135,11 +176,11 @@ export function RunPage({ id }: { id: string }) {
             x={x}
             zoom={zoom}
             log={settings.log}
-            series={[
-              { label: "D(x)", values: values("dX"), color: "#2ca02c" },
-              { label: "D(G(z)) before D step", values: values("dGz1"), color: "#d62728" },
-              { label: "D(G(z)) after D step", values: values("dGz2"), color: "#9467bd", dash: [6, 4] },
-            ]}
+            series={withParent([
+              { key: "dX", label: "D(x)", values: values("dX"), color: "#2ca02c" },
+              { key: "dGz1", label: "D(G(z)) before D step", values: values("dGz1"), color: "#d62728" },
+              { key: "dGz2", label: "D(G(z)) after D step", values: values("dGz2"), color: "#9467bd", dash: [6, 4] },
+            ])}
           />
         </div>
       </div>
@@ -147,7 +188,8 @@ export function RunPage({ id }: { id: string }) {
       <DiversityChart samples={run.samples} />
       <SampleTimeline samples={run.samples} />
       <h2>Checkpoints</h2>
-      <Checkpoints checkpoints={run.checkpoints} />
+      <Checkpoints checkpoints={run.checkpoints} onFork={setForking} />
+      {forking && <ForkForm key={forking.id} run={run} checkpoint={forking} onClose={() => setForking(undefined)} />}
       <h2>Configuration</h2>
       <ConfigTable run={run} />
       <p>

@@ -4,7 +4,7 @@ import { collapseWarning } from "../../runs/collapse.js";
 import { defaultPageSize } from "../../settings.js";
 import type { Context } from "../context.js";
 import { RunStatus } from "../enums.js";
-import { StartRunInput } from "../inputs.js";
+import { ForkRunInput, StartRunInput } from "../inputs.js";
 import { checkIds, nameError } from "../text-bounds.js";
 import { Checkpoint, Sample } from "../types/artifacts.js";
 import { IterationMetrics } from "../types/iteration-metrics.js";
@@ -60,6 +60,29 @@ export class RunResolver {
   ): Promise<Run> {
     checkIds({ id, checkpointId });
     return Run.from(await runs.resume(id, checkpointId ?? undefined));
+  }
+
+  @Mutation(() => Run, {
+    description:
+      "Queues a new run from a checkpoint's weights and optimizer state with some hyperparameters changed; it records its parent and continues the numbering after the checkpoint's iteration",
+  })
+  async forkRun(
+    @Arg("checkpointId", () => ID) checkpointId: string,
+    @Ctx() { runs, limits }: Context,
+    @Arg("changes", () => ForkRunInput, { nullable: true }) changes?: ForkRunInput,
+    @Arg("name", () => String, { nullable: true }) name?: string,
+  ): Promise<Run> {
+    checkIds({ checkpointId });
+    const badName = nameError(name ?? undefined, limits.maxNameLength);
+    if (badName) throw badName;
+    return Run.from(await runs.fork(checkpointId, changes?.toChanges() ?? {}, name ?? undefined));
+  }
+
+  @FieldResolver(() => Run, { nullable: true, description: "The run this one was forked from; null when it was not, or has been deleted" })
+  async parent(@Root() run: Run, @Ctx() { store }: Context): Promise<Run | undefined> {
+    if (!run.parentRunId) return undefined;
+    const record = await store.getRun(run.parentRunId);
+    return record ? Run.from(record) : undefined;
   }
 
   @Mutation(() => Boolean, { description: "Removes a finished run with its metrics, checkpoints and samples" })

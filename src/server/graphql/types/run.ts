@@ -110,8 +110,14 @@ export class Run {
   @Field(() => String, { nullable: true })
   error?: string;
 
+  @Field(() => Int, { nullable: true, description: "Where a forked run (forkRun) left its parent: its own iterations are numbered after it" })
+  forkIteration?: number;
+
   @Field(() => KeepCheckpoints, { description: "Its checkpoint retention (startRun's keepCheckpoints, else the server's KEEP_CHECKPOINTS)" })
   keepCheckpoints!: KeepCheckpoints;
+
+  /** The run this one was forked from (the `parent` field's). */
+  parentRunId?: string;
 
   static from(record: RunRecord): Run {
     const c = record.config;
@@ -131,6 +137,8 @@ export class Run {
       startedAt: nullable(record.startedAt),
       finishedAt: nullable(record.finishedAt),
       error: nullable(record.error),
+      forkIteration: nullable(record.forkIteration),
+      parentRunId: nullable(record.parentRunId),
       keepCheckpoints: Object.assign(new KeepCheckpoints(), { last: record.keepLast, every: record.keepEvery }),
     });
   }
