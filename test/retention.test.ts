@@ -114,23 +114,25 @@ describe("what retention never deletes", () => {
     return store.addCheckpoint({ runId, iteration, epoch: 0, bytes: iteration, path });
   }
 
-  it("keeps a held checkpoint (a queued resume's, a generate's) until released", async () => {
+  it("keeps a held checkpoint (a queued resume's, a generate's) until released, and a fork's", async () => {
     const run = await store.createRun({ name: "parent", config, keep: { last: 1, every: 0 } });
-    const [c1, , c3] = [await checkpoint(run.id, 1), await checkpoint(run.id, 2), await checkpoint(run.id, 3)];
+    const [c1, c2, c3] = [await checkpoint(run.id, 1), await checkpoint(run.id, 2), await checkpoint(run.id, 3)];
     const sample = await store.addSample({ runId: run.id, iteration: 1, epoch: 0, kind: "GENERATED", bytes: 5, path: "g.png", checkpointId: c1.id });
+    await store.createRun({ name: "fork", config, fork: { parentRunId: run.id, iteration: 2, epoch: 0 } });
     const release = holdCheckpoint(c1.id);
     await enforceRetention({ store, dataDir, logger: log }, run);
-    expect((await store.listCheckpoints(run.id)).map((c) => c.id)).toEqual([c1.id, c3.id]);
+    expect((await store.listCheckpoints(run.id)).map((c) => c.id)).toEqual([c1.id, c2.id, c3.id]);
     release();
     const c4 = await checkpoint(run.id, 4);
     const deleted = await enforceRetention({ store, dataDir, logger: log }, run);
     expect(deleted.map((c) => c.iteration).sort()).toEqual([1, 3]);
-    expect((await store.listCheckpoints(run.id)).map((c) => c.id)).toEqual([c4.id]);
+    // The fork's checkpoint (iteration 2) and the newest stay.
+    expect((await store.listCheckpoints(run.id)).map((c) => c.id)).toEqual([c2.id, c4.id]);
     expect(existsSync(join(dataDir, c1.path))).toBe(false);
-    expect(existsSync(join(dataDir, c4.path))).toBe(true);
+    expect(existsSync(join(dataDir, c2.path))).toBe(true);
     // The sample rendered from a deleted checkpoint stays, its checkpointId cleared.
     expect(await store.getSample(sample.id)).toMatchObject({ id: sample.id, checkpointId: null });
-    expect(await store.diskBytes(run.id)).toBe(4 + 5);
+    expect(await store.diskBytes(run.id)).toBe(2 + 4 + 5);
   });
 
   it("reads KEEP_CHECKPOINTS", () => {

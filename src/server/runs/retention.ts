@@ -87,14 +87,15 @@ export function checkpointsOutsidePolicy(checkpoints: CheckpointRecord[], keep: 
  * Applies the run's policy once a checkpoint has landed: deletes the rows of the
  * checkpoints outside it, then their files (a file another kept row names, as a
  * checkpoint written again at the same iteration does, stays). What the run's queued
- * or running resume continues from is held (holdCheckpoint) by whoever will read it.
+ * or running resume continues from is held (holdCheckpoint) by whoever will read it;
+ * a fork's checkpoint is protected through the forks' forkIteration.
  */
 export async function enforceRetention(context: { store: Store; dataDir: string; logger: Logger }, run: Pick<RunRecord, "id" | "keepLast" | "keepEvery">): Promise<CheckpointRecord[]> {
   const keep = { last: run.keepLast, every: run.keepEvery };
   if (keep.last <= 0 && keep.every <= 0) return [];
   const { store, dataDir, logger } = context;
   const checkpoints = await store.listCheckpoints(run.id);
-  const doomed = checkpointsOutsidePolicy(checkpoints, keep, new Set());
+  const doomed = checkpointsOutsidePolicy(checkpoints, keep, new Set(), await store.forkIterations(run.id));
   if (doomed.length === 0) return [];
   await store.deleteCheckpoints(doomed.map((c) => c.id));
   const doomedIds = new Set(doomed.map((c) => c.id));

@@ -9,7 +9,7 @@ import { InputError, InputErrors } from "../input-error.js";
 import type { ServiceLimits } from "../settings.js";
 import { progressHistory } from "./progress-history.js";
 import { latestResumePoint } from "./resume-point.js";
-import { KEEP_ALL, type KeepCheckpoints, validateKeepCheckpoints } from "./retention.js";
+import { holdCheckpoint, KEEP_ALL, type KeepCheckpoints, validateKeepCheckpoints } from "./retention.js";
 import { runDir } from "./run-execution.js";
 import type { RunQueue } from "./run-queue.js";
 import type { RunStates } from "./run-states.js";
@@ -113,6 +113,12 @@ export class RunService {
    * cannot change: a different value is refused, naming the field.
    */
   async fork(checkpointId: string, changes: Partial<TrainConfigInput>, name?: string): Promise<RunRecord> {
+    // Retention keeps the checkpoint while the fork is made (in this process; then the fork's forkIteration keeps it).
+    const release = holdCheckpoint(checkpointId);
+    return this.forkHeld(checkpointId, changes, name).finally(release);
+  }
+
+  private async forkHeld(checkpointId: string, changes: Partial<TrainConfigInput>, name?: string): Promise<RunRecord> {
     if (!this.acceptingRuns) throw new InputError("forkRun", "the server is shutting down");
     const checkpoint = await this.store.getCheckpoint(checkpointId);
     if (!checkpoint) throw new InputError("checkpointId", `no checkpoint ${checkpointId}`);

@@ -189,6 +189,12 @@ export class Store {
     if (ids.length > 0) await this.prisma.checkpoint.deleteMany({ where: { id: { in: ids } } });
   }
 
+  /** The iterations forks of the run were forked at (their checkpoints must stay). */
+  async forkIterations(runId: string): Promise<number[]> {
+    const rows = await this.prisma.run.findMany({ where: { parentRunId: runId, forkIteration: { not: null } }, select: { forkIteration: true }, distinct: ["forkIteration"] });
+    return rows.map((r) => r.forkIteration!);
+  }
+
   /** Bytes of the stored checkpoints and samples: of one run, or of every run. */
   async diskBytes(runId?: string): Promise<number> {
     const where = runId === undefined ? {} : { runId };
