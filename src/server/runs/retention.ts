@@ -72,14 +72,14 @@ export function isCheckpointHeld(id: string): boolean {
  * The checkpoints outside the policy, `checkpoints` ascending by iteration (as the store
  * lists them). "Newest" is landing order (createdAt): a run resumed from an older
  * checkpoint keeps its new ones over the abandoned ones past it. Never among them: the
- * newest, one at a fork's iteration, one whose id is in `protectedIds`.
+ * newest, one at a fork's iteration, one held (holdCheckpoint).
  */
-export function checkpointsOutsidePolicy(checkpoints: CheckpointRecord[], keep: KeepCheckpoints, protectedIds: ReadonlySet<string>, forkIterations: readonly number[] = []): CheckpointRecord[] {
+function checkpointsOutsidePolicy(checkpoints: CheckpointRecord[], keep: KeepCheckpoints, forkIterations: readonly number[]): CheckpointRecord[] {
   if (keep.last <= 0 && keep.every <= 0) return [];
   const byLanding = [...checkpoints].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.iteration - b.iteration);
   const newest = new Set(byLanding.slice(-Math.max(1, keep.last)).map((c) => c.id));
   return checkpoints.filter(
-    (c) => !newest.has(c.id) && !(keep.every > 0 && c.iteration % keep.every === 0) && !protectedIds.has(c.id) && !forkIterations.includes(c.iteration) && !isCheckpointHeld(c.id),
+    (c) => !newest.has(c.id) && !(keep.every > 0 && c.iteration % keep.every === 0) && !forkIterations.includes(c.iteration) && !isCheckpointHeld(c.id),
   );
 }
 
@@ -95,7 +95,7 @@ export async function enforceRetention(context: { store: Store; dataDir: string;
   if (keep.last <= 0 && keep.every <= 0) return [];
   const { store, dataDir, logger } = context;
   const checkpoints = await store.listCheckpoints(run.id);
-  const doomed = checkpointsOutsidePolicy(checkpoints, keep, new Set(), await store.forkIterations(run.id));
+  const doomed = checkpointsOutsidePolicy(checkpoints, keep, await store.forkIterations(run.id));
   if (doomed.length === 0) return [];
   await store.deleteCheckpoints(doomed.map((c) => c.id));
   const doomedIds = new Set(doomed.map((c) => c.id));

@@ -4,7 +4,7 @@ import { FORK_FIXED, type TrainConfigInput } from "../../engine/config.js";
 import type { IterationMetrics } from "../../engine/metrics.js";
 import type { RunEvents } from "../events/run-events.js";
 import type { Store } from "../store/store.js";
-import { FINISHED_STATUSES, type RunRecord, type RunStatus } from "../store/types.js";
+import { type CheckpointRecord, FINISHED_STATUSES, type RunRecord, type RunStatus } from "../store/types.js";
 import { InputError, InputErrors } from "../input-error.js";
 import type { ServiceLimits } from "../settings.js";
 import { progressHistory } from "./progress-history.js";
@@ -59,16 +59,9 @@ export class RunService {
     if (!this.acceptingRuns) throw new InputError("startRun", "the server is shutting down");
     const { name, keepCheckpoints, ...configInput } = input;
     const keep = keepCheckpoints ? validateKeepCheckpoints(keepCheckpoints) : (this.options.keepCheckpoints ?? KEEP_ALL);
-    const { dataRoots, limits, system } = this.options;
-    const validated = await validateRunConfig(configInput, { dataRoots, memoryBudgetMb: limits.memoryBudgetMb, backends: () => system.backends() });
+    const validated = await this.validate(configInput);
     const config = { ...validated, threads: validated.threads ?? this.options.defaultThreads };
-    const run = await this.enqueue("startRun", async () => {
-      const created = await this.store.createRun({ name: name ?? `${config.dataset} ${config.imageSize}px`, config, keep });
-      // Published before a trainer can take it, so that QUEUED never arrives after RUNNING.
-      await this.options.events.publishRun(created);
-      await this.options.queue.enqueue(created);
-      return created;
-    });
+    const run = await this.admitNew("startRun", () => this.store.createRun({ name: name ?? `${config.dataset} ${config.imageSize}px`, config, keep }));
     this.log.info({ runId: run.id, config }, "run queued");
     return run;
   }
@@ -133,20 +126,30 @@ export class RunService {
     const input: TrainConfigInput = { ...parent.config, ...given };
     // Epochs given without iterations: the parent's iterations no longer count.
     if (given.epochs !== undefined && given.iterations === undefined) delete input.iterations;
-    const { dataRoots, limits, system } = this.options;
-    const config = await validateRunConfig(input, { dataRoots, memoryBudgetMb: limits.memoryBudgetMb, backends: () => system.backends() });
+    const config = await this.validate(input);
     if (config.iterations !== undefined && config.iterations <= checkpoint.iteration) {
       throw new InputError("iterations", `must be more than the checkpoint's iteration, ${checkpoint.iteration}`);
     }
-    const run = await this.enqueue("forkRun", async () => {
-      const fork = { parentRunId: parent.id, iteration: checkpoint.iteration, epoch: checkpoint.epoch };
-      const created = await this.store.createRun({ name: name ?? `${parent.name} fork@${checkpoint.iteration}`, config, fork });
+    const fork = { parentRunId: parent.id, iteration: checkpoint.iteration, epoch: checkpoint.epoch };
+    const run = await this.admitNew("forkRun", () => this.store.createRun({ name: name ?? `${parent.name} fork@${checkpoint.iteration}`, config, fork }), checkpoint);
+    this.log.info({ runId: run.id, parentRunId: parent.id, forkIteration: checkpoint.iteration, config }, "forked run queued");
+    return run;
+  }
+
+  private validate(input: TrainConfigInput): ReturnType<typeof validateRunConfig> {
+    const { dataRoots, limits, system } = this.options;
+    return validateRunConfig(input, { dataRoots, memoryBudgetMb: limits.memoryBudgetMb, backends: () => system.backends() });
+  }
+
+  /** A new run (`create` stores it QUEUED), admitted, announced and queued, from `checkpoint` when given (a fork). */
+  private admitNew(operation: "startRun" | "forkRun", create: () => Promise<RunRecord>, checkpoint?: CheckpointRecord): Promise<RunRecord> {
+    return this.enqueue(operation, async () => {
+      const created = await create();
+      // Published before a trainer can take it, so that QUEUED never arrives after RUNNING.
       await this.options.events.publishRun(created);
       await this.options.queue.enqueue(created, checkpoint);
       return created;
     });
-    this.log.info({ runId: run.id, parentRunId: parent.id, forkIteration: checkpoint.iteration, config }, "forked run queued");
-    return run;
   }
 
   /**

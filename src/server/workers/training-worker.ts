@@ -143,8 +143,9 @@ export class TrainingWorker {
    */
   private async startingCheckpoint(run: RunRecord, checkpointId: string | undefined, takeover: boolean): Promise<CheckpointRecord | undefined> {
     const { store } = this.options.context;
-    const chosen = checkpointId === undefined ? await latestResumePoint(store, run) : ((await store.getCheckpoint(checkpointId)) ?? undefined);
-    return (takeover ? await latestResumePoint(store, run, run.queuedAt) : undefined) ?? chosen;
+    const sinceQueued = takeover ? await latestResumePoint(store, run, run.queuedAt) : undefined;
+    if (sinceQueued) return sinceQueued;
+    return checkpointId === undefined ? latestResumePoint(store, run) : ((await store.getCheckpoint(checkpointId)) ?? undefined);
   }
 
   /** Stops training a run that may be another worker's now, recording nothing more about it. */
