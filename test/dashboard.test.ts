@@ -25,6 +25,13 @@ async function pointsIn(page: Page, selector: string): Promise<number> {
   return Number(await page.locator(selector).getAttribute("data-points"));
 }
 
+/** A row of Sweep.table, as the sweep tests ask for it. */
+interface SweepTableRow {
+  run: { id: string; name: string; status: string };
+  params: { field: string; value: number }[];
+  final: { lossD: number } | null;
+}
+
 /** The bits of the page's DOM these checks read; the tests compile without the DOM library. */
 interface PageDom {
   document: { querySelector(selector: string): { getAttribute(name: string): string | null; naturalWidth?: number } | null };
@@ -488,6 +495,128 @@ describe.skipIf(SKIP_BROWSER)("the dashboard, in headless Chromium against a rea
     expect(await page.locator(`tr[data-run-id="${doomed}"]`).count()).toBe(0);
     const after = await server.gql<{ run: unknown }>(`{ run(id: "${doomed}") { id } }`);
     expect(after.data!.run).toBeNull();
+  });
+
+  /** A sweep started over GraphQL, once all its runs have finished: its id, and its table's rows as the API gives them. */
+  async function startSweep(input: Record<string, unknown>): Promise<{ id: string; rows: SweepTableRow[] }> {
+    const { data, errors } = await server.gql<{ startSweep: { id: string; runs: { id: string }[] } }>(
+      `mutation ($input: StartSweepInput!) { startSweep(input: $input) { id runs { id } } }`,
+      { input },
+    );
+    if (!data) throw new Error(JSON.stringify(errors));
+    for (const run of data.startSweep.runs) await waitForStatus(server.service.url, run.id, ["COMPLETED", "FAILED"]);
+    const table = await server.gql<{ sweep: { table: SweepTableRow[] } }>(
+      `query ($id: ID!) { sweep(id: $id) { table { run { id name status } params { field value } final { lossD } } } }`,
+      { id: data.startSweep.id },
+    );
+    return { id: data.startSweep.id, rows: table.data!.sweep.table };
+  }
+
+  it("shows a sweep's runs in a table that sorts by any column, compares the runs picked there, and lists the sweep", async () => {
+    const base = { ...TINY_RUN, iterations: 6, sampleEvery: 3 };
+    const { id, rows } = await startSweep({ name: "lr sweep", base, grid: { lr: [0.0002, 0.001] }, seeds: [1, 2] });
+    expect(rows.map((row) => row.run.status)).toEqual(["COMPLETED", "COMPLETED", "COMPLETED", "COMPLETED"]);
+
+    // From the top navigation: the list, then the sweep's page.
+    await page.goto(`${server.origin}/#/`);
+    await page.getByRole("navigation").getByRole("link", { name: "Sweeps", exact: true }).click();
+    await page.waitForURL(/#\/sweeps$/);
+    await page.getByRole("link", { name: "lr sweep" }).click();
+    await page.waitForURL(`${server.origin}/#/sweeps/${id}`);
+    const table = page.locator("#sweep-table");
+    const shownIds = () => table.locator("tbody tr").evaluateAll((trs) => trs.map((tr) => (tr as unknown as { getAttribute(name: string): string }).getAttribute("data-run-id")));
+    const cells = (column: string) => table.locator(`tbody td[data-column="${column}"]`).allTextContents();
+    await expect.poll(shownIds).toEqual(rows.map((row) => row.run.id));
+
+    // One row per run in the grid's order: its lr and seed, the first seed's runs first.
+    expect(await table.locator("thead th[data-column]").allTextContents()).toEqual(
+      ["name", "status", "lr", "seed", "iteration", "Loss_D", "Loss_G", "D(x)", "D(G(z))", "best Loss_D", "best Loss_G", "diversity"].map((label) => expect.stringMatching(new RegExp(`^${label.replace(/[()]/g, "\\$&")}`))),
+    );
+    expect(await cells("param.lr")).toEqual(["0.0002", "0.001", "0.0002", "0.001"]);
+    expect(await cells("param.seed")).toEqual(["1", "1", "2", "2"]);
+    expect(await cells("name")).toEqual(rows.map((row) => row.run.name));
+    expect(await cells("iteration")).toEqual(["6 / 6", "6 / 6", "6 / 6", "6 / 6"]);
+    expect(await cells("lossD")).toEqual(rows.map((row) => row.final!.lossD.toFixed(3)));
+    expect(rows.map((row) => row.params)).toEqual([
+      [{ field: "lr", value: 0.0002 }, { field: "seed", value: 1 }],
+      [{ field: "lr", value: 0.001 }, { field: "seed", value: 1 }],
+      [{ field: "lr", value: 0.0002 }, { field: "seed", value: 2 }],
+      [{ field: "lr", value: 0.001 }, { field: "seed", value: 2 }],
+    ]);
+
+    // A header sorts by its column, ascending, then descending on a second click.
+    const byLossD = [...rows].sort((a, b) => a.final!.lossD - b.final!.lossD).map((row) => row.run.id);
+    const header = table.locator('thead th[data-column="lossD"]');
+    await header.getByRole("button").click();
+    await expect.poll(shownIds).toEqual(byLossD);
+    expect(await header.getAttribute("aria-sort")).toBe("ascending");
+    await header.getByRole("button").click();
+    await expect.poll(shownIds).toEqual([...byLossD].reverse());
+    expect(await header.getAttribute("aria-sort")).toBe("descending");
+    expect(await table.locator("thead th[aria-sort]").count()).toBe(1);
+    // Another column: seed, its ties in the grid's order; the first column is no longer marked sorted.
+    const seed = table.locator('thead th[data-column="param.seed"]');
+    await seed.getByRole("button").click();
+    await seed.getByRole("button").click();
+    await expect.poll(shownIds).toEqual([rows[2], rows[3], rows[0], rows[1]].map((row) => row!.run.id));
+    expect([await seed.getAttribute("aria-sort"), await header.getAttribute("aria-sort")]).toEqual(["descending", null]);
+    await header.getByRole("button").click();
+    await expect.poll(shownIds).toEqual(byLossD);
+
+    // Two runs picked: compared alone. Select all picks every run, and again none.
+    const compare = page.locator("#compare-selected");
+    expect(await compare.isDisabled()).toBe(true);
+    const selectAll = page.getByLabel("select all runs");
+    await selectAll.check();
+    expect(await table.locator("tbody input[type=checkbox]:checked").count()).toBe(4);
+    await selectAll.uncheck();
+    expect(await table.locator("tbody input[type=checkbox]:checked").count()).toBe(0);
+    const [first, second] = [rows.find((row) => row.run.id === byLossD[0])!, rows.find((row) => row.run.id === byLossD[2])!];
+    await page.getByLabel(`select ${first.run.name}`, { exact: true }).check();
+    expect(await compare.isDisabled()).toBe(true);
+    await page.getByLabel(`select ${second.run.name}`, { exact: true }).check();
+    expect(await compare.isEnabled()).toBe(true);
+    await page.mouse.move(0, 0);
+    await page.screenshot({ path: `${OUTPUT_DIR}dashboard-sweep.png`, fullPage: true });
+    await compare.click();
+    await page.waitForURL(`${server.origin}/#/compare/${first.run.id},${second.run.id}`);
+    await page.locator("#compare-charts .chart").waitFor();
+    expect(await page.locator(".legend li").allTextContents()).toEqual([expect.stringContaining(first.run.name), expect.stringContaining(second.run.name)]);
+
+    // A run of the sweep links back to it.
+    await page.goto(`${server.origin}/#/runs/${first.run.id}`);
+    const link = page.locator("#run-sweep");
+    await link.waitFor();
+    expect([await link.textContent(), await link.getAttribute("href")]).toEqual(["sweep: lr sweep", `#/sweeps/${id}`]);
+
+    // The list: its status, its runs by status, its grid and run count.
+    await page.goto(`${server.origin}/#/sweeps`);
+    const row = page.locator(`tr[data-sweep-id="${id}"]`);
+    await row.waitFor();
+    expect(await row.locator("a").getAttribute("href")).toBe(`#/sweeps/${id}`);
+    expect(await row.locator('.status[data-status="COMPLETED"]').allTextContents()).toEqual(["completed", "4 completed"]);
+    expect(await row.locator(".run-count").textContent()).toBe("4");
+    expect(await row.locator(".grid-summary").textContent()).toMatch(/lr 0\.0002, 0\.001\s*seeds 1, 2/);
+    await page.screenshot({ path: `${OUTPUT_DIR}dashboard-sweeps.png`, fullPage: true });
+  });
+
+  it("changes a sweep table's smoothing window, and deletes the sweep with its runs after asking", async () => {
+    const { id, rows } = await startSweep({ name: "window sweep", base: { ...TINY_RUN, iterations: 6, sampleEvery: 3 }, grid: { lr: [0.0002, 0.001] }, seeds: [1] });
+    const twos = await server.gql<{ sweep: { table: SweepTableRow[] } }>(`query ($id: ID!) { sweep(id: $id) { table(window: 2) { run { id name status } params { field value } final { lossD } } } }`, { id });
+    await page.goto(`${server.origin}/#/sweeps/${id}`);
+    const cells = () => page.locator('#sweep-table tbody td[data-column="lossD"]').allTextContents();
+    await expect.poll(cells).toEqual(rows.map((row) => row.final!.lossD.toFixed(3)));
+    await page.fill("input[name=window]", "2");
+    await page.press("input[name=window]", "Enter");
+    await expect.poll(cells).toEqual(twos.data!.sweep.table.map((row) => row.final!.lossD.toFixed(3)));
+    expect(await page.locator("#stop-sweep").isDisabled()).toBe(true);
+    page.once("dialog", (dialog) => void dialog.accept());
+    await page.locator("#delete-sweep").click();
+    await page.waitForURL(/#\/sweeps$/);
+    await page.getByRole("heading", { name: "Sweeps" }).waitFor();
+    expect(await page.locator(`tr[data-sweep-id="${id}"]`).count()).toBe(0);
+    const after = await server.gql<{ sweep: unknown; run: unknown }>(`query ($id: ID!, $run: ID!) { sweep(id: $id) { id } run(id: $run) { id } }`, { id, run: rows[0]!.run.id });
+    expect(after.data).toEqual({ sweep: null, run: null });
   });
 
   it("lists this server as the worker training a run, linked, and polls until it has none", async () => {

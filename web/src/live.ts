@@ -74,13 +74,25 @@ export function useLatestProgress(runIds: string[], intervalMs = 500): Record<st
   return latest;
 }
 
+export interface PolledQueryOptions<T> {
+  /** The query's variables: new ones ask again at once (an answer to the old ones is dropped). */
+  variables?: Record<string, unknown>;
+  /** Whether to keep asking after this answer (default: always); it is asked once again when the page shows again. */
+  keepPolling?: (data: T) => boolean;
+}
+
 /**
  * A query asked again `intervalMs` after each answer, for what no subscription tells of.
  * Only while the page is visible: a hidden tab stops asking, and asks at once when shown
- * again. A failed poll keeps the last answer beside its error.
+ * again. A failed poll keeps the last answer beside its error. `refresh` asks at once
+ * (after a mutation), and polls again from there.
  */
-export function usePolledQuery<T>(query: string, intervalMs: number): { data?: T; error?: string } {
+export function usePolledQuery<T>(query: string, intervalMs: number, options: PolledQueryOptions<T> = {}): { data?: T; error?: string; refresh: () => void } {
   const [state, setState] = useState<{ data?: T; error?: string }>({});
+  const [nonce, setNonce] = useState(0);
+  const keepPolling = useRef(options.keepPolling);
+  keepPolling.current = options.keepPolling;
+  const variables = JSON.stringify(options.variables ?? {});
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     let mounted = true;
@@ -90,13 +102,14 @@ export function usePolledQuery<T>(query: string, intervalMs: number): { data?: T
       const mine = ++chain;
       let next: typeof state;
       try {
-        next = { data: await request<T>(query) };
+        next = { data: await request<T>(query, JSON.parse(variables) as Record<string, unknown>) };
       } catch (err) {
         next = { error: (err as Error).message };
       }
       if (!mounted || mine !== chain) return;
       setState((current) => ({ data: next.data ?? current.data, error: next.error }));
-      if (!document.hidden) timer = setTimeout(() => void poll(), intervalMs);
+      const more = next.data === undefined || !keepPolling.current || keepPolling.current(next.data);
+      if (!document.hidden && more) timer = setTimeout(() => void poll(), intervalMs);
     };
     const onVisibility = () => {
       clearTimeout(timer);
@@ -109,6 +122,6 @@ export function usePolledQuery<T>(query: string, intervalMs: number): { data?: T
       clearTimeout(timer);
       document.removeEventListener("visibilitychange", onVisibility);
     };
-  }, [query, intervalMs]);
-  return state;
+  }, [query, intervalMs, variables, nonce]);
+  return { ...state, refresh: () => setNonce((n) => n + 1) };
 }

@@ -5,6 +5,8 @@ import { Compare } from "./components/Compare";
 import { RunPage } from "./components/RunPage";
 import { RunsList } from "./components/RunsList";
 import { StartForm } from "./components/StartForm";
+import { SweepPage } from "./components/SweepPage";
+import { SweepsList } from "./components/SweepsList";
 import { href, useRoute } from "./router";
 import "./styles.css";
 
@@ -37,6 +39,7 @@ function App() {
         </a>
         <nav>
           <a href={href.runs()}>Runs</a>
+          <a href={href.sweeps()}>Sweeps</a>
           <a href={href.newRun()}>New run</a>
           <a href="/graphql">GraphiQL</a>
         </nav>
@@ -47,6 +50,8 @@ function App() {
         {route.page === "run" && <RunPage id={route.id} key={route.id} />}
         {route.page === "new" && <StartForm />}
         {route.page === "compare" && <Compare ids={route.ids} />}
+        {route.page === "sweeps" && <SweepsList />}
+        {route.page === "sweep" && <SweepPage id={route.id} key={route.id} />}
       </main>
     </>
   );

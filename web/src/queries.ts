@@ -7,7 +7,7 @@ const DETAIL = `id name status backend backendDetail dataset iteration epoch tot
   createdAt startedAt finishedAt error latestSample { url iteration } collapseWarning forkIteration parent { id name }
   config { backend batchSize beta1 channels checkpointEvery dataset { kind path } epochs imageSize iterations lr ndf ngf nz sampleEvery seed threads }
   samples { id kind iteration epoch url createdAt diversity }
-  checkpoints { id iteration epoch bytes createdAt downloadUrl } diskBytes`;
+  checkpoints { id iteration epoch bytes createdAt downloadUrl } diskBytes sweep { id name }`;
 
 export const METRIC_FIELDS = "iteration epoch lossD lossG dX dGz1 dGz2 imagesPerSecond";
 
@@ -57,3 +57,28 @@ export const FORK_RUN = `mutation ForkRun($checkpointId: ID!, $changes: ForkRunI
 }`;
 export const DELETE_RUN = `mutation DeleteRun($id: ID!) { deleteRun(id: $id) }`;
 export const GENERATE = `mutation Generate($checkpointId: ID!, $seed: Int!) { generate(checkpointId: $checkpointId, seed: $seed) { id url iteration kind } }`;
+
+/** A sweep as the sweeps list shows it: no table (Sweep.table is a heavy read, for the sweep's own page). */
+const SWEEP_SUMMARY = `id name status createdAt grid { field values } seeds runCount statusCounts { status count }`;
+
+export const SWEEPS = `query Sweeps($after: String) {
+  sweeps(first: 50, after: $after) { nodes { ${SWEEP_SUMMARY} } pageInfo { endCursor hasNextPage } }
+}`;
+
+/** A sweep's page: one row per run, its values and its results smoothed over the last `window` iterations. */
+export const SWEEP = `query Sweep($id: ID!, $window: Int!) {
+  sweep(id: $id) {
+    ${SWEEP_SUMMARY}
+    table(window: $window) {
+      run { id name status iteration totalIterations collapseWarning }
+      params { field value }
+      final { lossD lossG dX dGz1 dGz2 }
+      bestLossD bestLossG diversity
+    }
+  }
+}`;
+
+export const START_SWEEP = `mutation StartSweep($input: StartSweepInput!) { startSweep(input: $input) { id } }`;
+export const STOP_SWEEP = `mutation StopSweep($id: ID!) { stopSweep(id: $id) { id status } }`;
+export const RESUME_SWEEP = `mutation ResumeSweep($id: ID!) { resumeSweep(id: $id) { id status } }`;
+export const DELETE_SWEEP = `mutation DeleteSweep($id: ID!) { deleteSweep(id: $id) }`;

@@ -26,11 +26,18 @@ export interface ForkRunInput {
   backend?: Backend | null;
   batchSize?: number | null;
   beta1?: number | null;
+  channels?: number | null;
   checkpointEvery?: number | null;
+  dataset?: DatasetInput | null;
   epochs?: number | null;
+  imageSize?: number | null;
   iterations?: number | null;
   lr?: number | null;
+  ndf?: number | null;
+  ngf?: number | null;
+  nz?: number | null;
   sampleEvery?: number | null;
+  seed?: number | null;
   threads?: number | null;
 }
 
@@ -76,11 +83,36 @@ export const StartRunInputDefaults = {
   seed: 999,
 } as const;
 
+export interface StartSweepInput {
+  base?: StartRunInput | null;
+  grid: SweepGridInput;
+  name?: string | null;
+  seeds?: number[] | null;
+}
+
+export interface SweepGridInput {
+  batchSize?: number[] | null;
+  beta1?: number[] | null;
+  imageSize?: number[] | null;
+  lr?: number[] | null;
+  ndf?: number[] | null;
+  ngf?: number[] | null;
+  nz?: number[] | null;
+}
+
 /** DELETE_RUN */
 export type DeleteRunMutation = {
   deleteRun: boolean;
 };
 export type DeleteRunMutationVariables = {
+  id: string;
+};
+
+/** DELETE_SWEEP */
+export type DeleteSweepMutation = {
+  deleteSweep: boolean;
+};
+export type DeleteSweepMutationVariables = {
   id: string;
 };
 
@@ -193,6 +225,17 @@ export type ResumeRunMutationVariables = {
   checkpointId?: string | null;
 };
 
+/** RESUME_SWEEP */
+export type ResumeSweepMutation = {
+  resumeSweep: {
+    id: string;
+    status: RunStatus;
+  };
+};
+export type ResumeSweepMutationVariables = {
+  id: string;
+};
+
 /** RUN */
 export type RunQuery = {
   run: {
@@ -259,6 +302,10 @@ export type RunQuery = {
       downloadUrl: string;
     }[];
     diskBytes: number;
+    sweep: {
+      id: string;
+      name: string;
+    } | null;
     metrics: {
       iteration: number;
       epoch: number;
@@ -441,6 +488,10 @@ export type RunUpdatedSubscription = {
       downloadUrl: string;
     }[];
     diskBytes: number;
+    sweep: {
+      id: string;
+      name: string;
+    } | null;
   };
 };
 export type RunUpdatedSubscriptionVariables = {
@@ -457,6 +508,16 @@ export type StartRunMutationVariables = {
   input: StartRunInput;
 };
 
+/** START_SWEEP */
+export type StartSweepMutation = {
+  startSweep: {
+    id: string;
+  };
+};
+export type StartSweepMutationVariables = {
+  input: StartSweepInput;
+};
+
 /** STOP_RUN */
 export type StopRunMutation = {
   stopRun: {
@@ -466,6 +527,94 @@ export type StopRunMutation = {
 };
 export type StopRunMutationVariables = {
   id: string;
+};
+
+/** STOP_SWEEP */
+export type StopSweepMutation = {
+  stopSweep: {
+    id: string;
+    status: RunStatus;
+  };
+};
+export type StopSweepMutationVariables = {
+  id: string;
+};
+
+/** SWEEP */
+export type SweepQuery = {
+  sweep: {
+    id: string;
+    name: string;
+    status: RunStatus;
+    createdAt: string;
+    grid: {
+      field: string;
+      values: number[];
+    }[];
+    seeds: number[];
+    runCount: number;
+    statusCounts: {
+      status: RunStatus;
+      count: number;
+    }[];
+    table: {
+      run: {
+        id: string;
+        name: string;
+        status: RunStatus;
+        iteration: number;
+        totalIterations: number | null;
+        collapseWarning: string | null;
+      };
+      params: {
+        field: string;
+        value: number;
+      }[];
+      final: {
+        lossD: number;
+        lossG: number;
+        dX: number;
+        dGz1: number;
+        dGz2: number;
+      } | null;
+      bestLossD: number | null;
+      bestLossG: number | null;
+      diversity: number | null;
+    }[];
+  } | null;
+};
+export type SweepQueryVariables = {
+  id: string;
+  window: number;
+};
+
+/** SWEEPS */
+export type SweepsQuery = {
+  sweeps: {
+    nodes: {
+      id: string;
+      name: string;
+      status: RunStatus;
+      createdAt: string;
+      grid: {
+        field: string;
+        values: number[];
+      }[];
+      seeds: number[];
+      runCount: number;
+      statusCounts: {
+        status: RunStatus;
+        count: number;
+      }[];
+    }[];
+    pageInfo: {
+      endCursor: string | null;
+      hasNextPage: boolean;
+    };
+  };
+};
+export type SweepsQueryVariables = {
+  after?: string | null;
 };
 
 /** SYSTEM */

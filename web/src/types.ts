@@ -10,6 +10,8 @@ import {
   RunStatusValues,
   type RunsUpdatedSubscription,
   type RunUpdatedSubscription,
+  type SweepQuery,
+  type SweepsQuery,
   type SystemQuery,
 } from "./schema-types";
 
@@ -38,3 +40,13 @@ export type Checkpoint = RunDetail["checkpoints"][number];
 export type Metric = ProgressSubscription["runProgress"];
 
 export type SystemInfo = SystemQuery["system"];
+
+/** Statuses of a run that is not done: a sweep with such runs still changes, and its pages poll. */
+export const ACTIVE: readonly RunStatus[] = ["QUEUED", "RUNNING", "STOPPING"];
+
+/** A sweep as the sweeps list shows it. */
+export type SweepSummary = SweepsQuery["sweeps"]["nodes"][number];
+
+/** A sweep as its own page shows it, with its table. */
+export type SweepDetail = NonNullable<SweepQuery["sweep"]>;
+export type SweepRow = SweepDetail["table"][number];

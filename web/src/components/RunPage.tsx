@@ -128,6 +128,13 @@ export function RunPage({ id }: { id: string }) {
       {actionError && <p class="error">{actionError}</p>}
       {run.error && <p class="error">{run.error}</p>}
       {run.collapseWarning && <p class="collapse-warning-text">Warning: {run.collapseWarning}.</p>}
+      {run.sweep && (
+        <p class="sweep-of">
+          <a id="run-sweep" href={href.sweep(run.sweep.id)} title="the hyperparameter sweep this run is one combination of">
+            sweep: {run.sweep.name}
+          </a>
+        </p>
+      )}
       {run.forkIteration !== null && (
         <p class="fork-of" id="fork-of">
           Forked at iteration {run.forkIteration} from{" "}
