@@ -175,6 +175,7 @@ function runRecord(id: string, status: RunRecord["status"]): RunRecord {
     forkIteration: null,
     keepLast: 0,
     keepEvery: 0,
+    sweepId: null,
   };
 }
 

@@ -134,9 +134,13 @@ describe.each(testDatabases())("over $name", ({ fresh }) => {
       const countRuns = async () => (await server.gql<{ runs: { nodes: unknown[] } }>(`{ runs(first: 100) { nodes { id } } }`)).data!.runs.nodes.length;
       const before = await countRuns();
 
-      // A shape is no ForkRunInput field: not even sent. Through the service (a StartRunInput-like object), refused naming it.
-      const shape = await server.gql(`mutation ($id: ID!) { forkRun(checkpointId: $id, changes: { imageSize: 32 }) { id } }`, { id: checkpoint.id });
-      expect(shape.errors?.[0]?.message).toMatch(/imageSize/);
+      // A shape, the data or the seed: refused naming the field, each one.
+      const shape = await server.gql(`mutation ($id: ID!) { forkRun(checkpointId: $id, changes: { lr: 0.001, imageSize: 32, ngf: 16, seed: 6, dataset: { kind: MNIST } }) { id } }`, { id: checkpoint.id });
+      expect(shape.errors?.map((e) => e.extensions)).toEqual(
+        ["imageSize", "ngf", "seed", "dataset.kind"].map((field) => expect.objectContaining({ code: "BAD_USER_INPUT", field })),
+      );
+      // The same values as the checkpoint's pass.
+      await expect(server.service.runs.fork(checkpoint.id, { imageSize: TINY.imageSize, iterations: 1 })).rejects.toMatchObject({ field: "iterations" });
       await expect(server.service.runs.fork(checkpoint.id, { lr: 0.001, imageSize: 32 })).rejects.toMatchObject({ name: "InputError", field: "imageSize" });
       await expect(server.service.runs.fork(checkpoint.id, { dataset: "mnist" })).rejects.toMatchObject({ field: "dataset.kind" });
       const tooShort = await server.gql(`mutation ($id: ID!) { forkRun(checkpointId: $id, changes: { iterations: ${checkpoint.iteration} }) { id } }`, { id: checkpoint.id });

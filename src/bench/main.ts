@@ -5,6 +5,7 @@
  * DCGAN_BENCH_ONLY=throughput stops after the training throughput; =storage runs only
  * the store's section (src/bench/storage.ts).
  * DCGAN_BENCH_ONLY=distributed runs only issue 15's worker-to-replicas streaming (src/bench/distributed.ts).
+ * DCGAN_BENCH_ONLY=sweeps runs only a sweep's scheduling and table (src/bench/sweeps.ts).
  */
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
@@ -18,6 +19,7 @@ import type { BenchRun } from "./bench-run.js";
 import { benchDistributed, benchDistributedOnly } from "./distributed.js";
 import { percentile } from "./stats.js";
 import { benchStorageOnly } from "./storage.js";
+import { benchSweeps, benchSweepsOnly } from "./sweeps.js";
 import { benchLiveTail, benchStreaming } from "./streaming.js";
 import { benchThroughput } from "./throughput.js";
 
@@ -41,6 +43,7 @@ const DISTRIBUTED_RUN: BenchRun = { iterations: 100, writeEvery: 100_000, datase
 async function main(): Promise<void> {
   if (process.env.DCGAN_BENCH_ONLY === "storage") return benchStorageOnly();
   if (process.env.DCGAN_BENCH_ONLY === "distributed") return benchDistributedOnly(DISTRIBUTED_RUN);
+  if (process.env.DCGAN_BENCH_ONLY === "sweeps") return benchSweepsOnly();
   const report = await backendReport();
   const throughput = await benchThroughput(report);
   const { rows, table } = throughput;
@@ -95,8 +98,13 @@ async function main(): Promise<void> {
   const liveTail = await benchLiveTail(1000);
   // Issue 15: from a worker through Redis to subscribers on one replica, then on two.
   const distributed = await benchDistributed(DISTRIBUTED_RUN);
-  process.stdout.write(`\nMachine: ${machine}\n${header}\n\n${table}\n\n${queryTable}\n\n${pipelineTable}\n\n${streamingTable}\n\n${liveTail.table}\n\n${distributed.table}\n`);
-  await writeFile(out, JSON.stringify({ date: new Date().toISOString(), machine, backends: report, rows, throughput: throughputJson, queries, dashboard, pipeline, streaming, liveTail: liveTail.rows, distributed: distributed.rows }, null, 2));
+  // Issue 16: what a sweep's scheduling and table cost.
+  const sweeps = await benchSweeps();
+  process.stdout.write(`\nMachine: ${machine}\n${header}\n\n${table}\n\n${queryTable}\n\n${pipelineTable}\n\n${streamingTable}\n\n${liveTail.table}\n\n${distributed.table}\n\n${sweeps.table}\n`);
+  await writeFile(
+    out,
+    JSON.stringify({ date: new Date().toISOString(), machine, backends: report, rows, throughput: throughputJson, queries, dashboard, pipeline, streaming, liveTail: liveTail.rows, distributed: distributed.rows, sweeps: sweeps.rows }, null, 2),
+  );
   process.stdout.write(`\nwrote ${out}\n`);
 }
 

@@ -16,6 +16,7 @@ import { RunService } from "./runs/run-service.js";
 import { RunStates } from "./runs/run-states.js";
 import { SystemFacts } from "./runs/system-facts.js";
 import type { ServerSettings } from "./settings.js";
+import { SweepService } from "./sweeps/sweep-service.js";
 import { migrateDatabase } from "./store/migrate.js";
 import { Store } from "./store/store.js";
 import { BullmqRunQueue } from "./workers/bullmq-run-queue.js";
@@ -88,10 +89,11 @@ export async function startService(settings: ServerSettings, logger: Logger): Pr
     logger,
     keepCheckpoints: settings.keepCheckpoints,
   });
+  const sweeps = new SweepService({ store, runs, maxQueuedRuns: settings.limits.maxQueuedRuns, logger });
   await training.queue.start();
   const http = await startHttpServer({
     schema: await createSchema(),
-    context: { runs, events, generator, system, store, workers: training.workers, limits: settings.limits },
+    context: { runs, sweeps, events, generator, system, store, workers: training.workers, limits: settings.limits },
     dataDir: settings.dataDir,
     host: settings.host,
     port: settings.port,

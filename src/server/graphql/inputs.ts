@@ -1,5 +1,8 @@
 import { Field, Float, InputType, Int } from "type-graphql";
 import { DEFAULT_FASHION_MNIST_PATH, TRAIN_DEFAULTS, type TrainConfigInput } from "../../engine/config.js";
+import { InputError } from "../input-error.js";
+import { SWEEP_AXES } from "../sweeps/grid.js";
+import type { StartSweep } from "../sweeps/sweep-service.js";
 import { Backend, backendFromEngine, backendToEngine, DatasetKind, datasetFromEngine, datasetToEngine } from "./enums.js";
 
 // Defaults are the engine's (TRAIN_DEFAULTS), published as the schema's default values.
@@ -100,6 +103,9 @@ export class StartRunInput {
   }
 }
 
+/** How ForkRunInput describes a field the checkpoint fixes. */
+const FIXED = "Refused (BAD_USER_INPUT) unless equal to the checkpoint's run";
+
 /** What forkRun may change; every field left out keeps the parent run's value. */
 @InputType({
   description:
@@ -133,9 +139,76 @@ export class ForkRunInput {
   @Field(() => Int, { nullable: true, description: "CPU threads of the wasm backend's native kernels" })
   threads?: number;
 
+  // What the checkpoint fixes (FORK_FIXED): accepted so that a client sending a
+  // StartRunInput-like set gets a refusal naming the field, not a schema error.
+
+  @Field(() => DatasetInput, { nullable: true, description: `${FIXED}'s dataset` })
+  dataset?: DatasetInput;
+
+  @Field(() => Int, { nullable: true, description: `${FIXED}'s imageSize` })
+  imageSize?: number;
+
+  @Field(() => Int, { nullable: true, description: `${FIXED}'s channels` })
+  channels?: number;
+
+  @Field(() => Int, { nullable: true, description: `${FIXED}'s nz` })
+  nz?: number;
+
+  @Field(() => Int, { nullable: true, description: `${FIXED}'s ngf` })
+  ngf?: number;
+
+  @Field(() => Int, { nullable: true, description: `${FIXED}'s ndf` })
+  ndf?: number;
+
+  @Field(() => Int, { nullable: true, description: `${FIXED}'s seed` })
+  seed?: number;
+
   toChanges(): Partial<TrainConfigInput> {
-    const { backend, ...rest } = this;
+    const { backend, dataset, ...rest } = this;
     const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined && v !== null));
-    return { ...defined, ...(backend ? { backend: backendToEngine(backend) } : {}) };
+    return {
+      ...defined,
+      ...(backend ? { backend: backendToEngine(backend) } : {}),
+      ...(dataset?.kind ? { dataset: datasetToEngine(dataset.kind) } : {}),
+      ...(dataset?.path ? { dataPath: dataset.path } : {}),
+    };
+  }
+}
+
+/**
+ * The values a sweep tries, per config field: one field per SWEEP_AXES entry, made from
+ * that list (so a field added there is in the schema too).
+ */
+@InputType({ description: "Lists of values to try, per setting; every combination runs. A setting left out keeps the base's value" })
+export class SweepGridInput {
+  [field: string]: number[] | null | undefined;
+}
+for (const [field, scalar] of Object.entries(SWEEP_AXES)) {
+  Field(() => [scalar === "Int" ? Int : Float], { nullable: true, description: `Values of ${field} to try` })(SweepGridInput.prototype, field);
+}
+
+@InputType({ description: "A hyperparameter sweep: one run per combination of the grid's values, for each seed" })
+export class StartSweepInput {
+  @Field(() => String, { nullable: true, description: "Also the start of each run's name, which then lists its values" })
+  name?: string;
+
+  @Field(() => StartRunInput, { nullable: true, description: "What every run has, unless the grid or the seeds set it; the tutorial's defaults" })
+  base?: StartRunInput;
+
+  @Field(() => SweepGridInput)
+  grid!: SweepGridInput;
+
+  @Field(() => [Int], { nullable: true, description: "Each combination runs once per seed (default: the base's seed)" })
+  seeds?: number[];
+
+  toSweep(): StartSweep {
+    const { name: baseName, ...base } = this.base?.toConfig() ?? {};
+    if (baseName !== undefined) throw new InputError("base.name", "a sweep names its runs: give the sweep's `name`, which starts each run's name");
+    return {
+      name: this.name ?? undefined,
+      base,
+      grid: Object.fromEntries(Object.keys(SWEEP_AXES).map((f) => [f, this.grid[f] ?? undefined])),
+      seeds: this.seeds ?? undefined,
+    };
   }
 }

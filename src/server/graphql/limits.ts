@@ -18,11 +18,14 @@ type QueryLimits = Pick<ServiceLimits, "maxQueryDepth" | "maxQueryCost" | "maxQu
 /**
  * Fields whose resolvers do far more than one unit of cost says, priced in units of a
  * metric point's field (some 10 µs each on this 2-core machine): `system` checks the
- * backends and datasets and queries the queue (about 2,000 units), and the schema's
+ * backends and datasets and queries the queue (about 2,000 units), a sweep's table
+ * aggregates every run's metrics (priced as a heavy read), and the schema's
  * introspection builds every type, field and argument (about 4,000).
  */
 const FIELD_PRICES: Readonly<Record<string, number>> = {
   "Query.system": 2000,
+  // Three aggregates per run, over each run's metrics.
+  "Sweep.table": 2000,
   "Query.__schema": 4000,
   "Query.__type": 100,
 };

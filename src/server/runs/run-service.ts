@@ -4,7 +4,7 @@ import { FORK_FIXED, type TrainConfigInput } from "../../engine/config.js";
 import type { IterationMetrics } from "../../engine/metrics.js";
 import type { RunEvents } from "../events/run-events.js";
 import type { Store } from "../store/store.js";
-import { type CheckpointRecord, FINISHED_STATUSES, type RunRecord, type RunStatus } from "../store/types.js";
+import { type CheckpointRecord, FINISHED_STATUSES, type NewRun, type RunRecord, type RunStatus } from "../store/types.js";
 import { InputError, InputErrors } from "../input-error.js";
 import type { ServiceLimits } from "../settings.js";
 import { progressHistory } from "./progress-history.js";
@@ -35,7 +35,13 @@ export interface RunServiceOptions {
   keepCheckpoints?: KeepCheckpoints;
 }
 
-const RESUMABLE: RunStatus[] = ["STOPPED", "FAILED", "INTERRUPTED"];
+export const RESUMABLE: RunStatus[] = ["STOPPED", "FAILED", "INTERRUPTED"];
+
+/** What a new run is made of: startRun's input. */
+export type NewRunInput = TrainConfigInput & { name?: string; keepCheckpoints?: Partial<KeepCheckpoints> };
+
+/** The operations that add runs to the queue, named in their refusals. */
+type AdmitOperation = "startRun" | "forkRun" | "startSweep";
 
 /**
  * What clients ask of runs: queues new runs (validated by run-validation.ts) and resumed
@@ -55,15 +61,19 @@ export class RunService {
     this.log = options.logger;
   }
 
-  async start(input: TrainConfigInput & { name?: string; keepCheckpoints?: Partial<KeepCheckpoints> }): Promise<RunRecord> {
-    if (!this.acceptingRuns) throw new InputError("startRun", "the server is shutting down");
+  async start(input: NewRunInput): Promise<RunRecord> {
+    const [run] = await this.admitNew("startRun", [await this.prepare(input)]);
+    this.log.info({ runId: run!.id, config: run!.config }, "run queued");
+    return run!;
+  }
+
+  /** A new run's name, validated config and retention, refused with every invalid field at once; stores nothing. */
+  async prepare(input: NewRunInput): Promise<NewRun> {
     const { name, keepCheckpoints, ...configInput } = input;
     const keep = keepCheckpoints ? validateKeepCheckpoints(keepCheckpoints) : (this.options.keepCheckpoints ?? KEEP_ALL);
     const validated = await this.validate(configInput);
     const config = { ...validated, threads: validated.threads ?? this.options.defaultThreads };
-    const run = await this.admitNew("startRun", () => this.store.createRun({ name: name ?? `${config.dataset} ${config.imageSize}px`, config, keep }));
-    this.log.info({ runId: run.id, config }, "run queued");
-    return run;
+    return { name: name ?? `${config.dataset} ${config.imageSize}px`, config, keep };
   }
 
   async stop(id: string): Promise<RunRecord> {
@@ -85,14 +95,14 @@ export class RunService {
     if (!RESUMABLE.includes(run.status)) {
       throw new InputError("id", `run ${id} is ${run.status}: only STOPPED, FAILED or INTERRUPTED runs can be resumed`);
     }
-    const checkpoint = checkpointId
-      ? await this.store.getCheckpoint(checkpointId)
-      : (await latestResumePoint(this.store, run)) ?? null;
-    if (!checkpoint || checkpoint.runId !== id) {
-      throw new InputError("checkpointId", checkpointId ? `no checkpoint ${checkpointId} in run ${id}` : `run ${id} has no checkpoint to resume from`);
-    }
-    return this.enqueue("resumeRun", async () => {
-      const queued = await this.options.states.transition(id, RESUMABLE, { status: "QUEUED", queuedAt: new Date(), error: null, finishedAt: null });
+    const checkpoint = (checkpointId ? await this.store.getCheckpoint(checkpointId) : await latestResumePoint(this.store, run)) ?? undefined;
+    if (checkpointId && checkpoint?.runId !== id) throw new InputError("checkpointId", `no checkpoint ${checkpointId} in run ${id}`);
+    // A fork's iterations are numbered after its parent's checkpoint: without one, it cannot train at all.
+    if (!checkpoint && run.forkIteration !== null) throw new InputError("id", `run ${id} is a fork whose parent's checkpoint is gone: it has no checkpoint to resume from`);
+    // Without a checkpoint (stopped or interrupted before its first), the run trains again from the beginning.
+    const restart = checkpoint ? {} : { iteration: 0, epoch: 0 };
+    return this.enqueue("resumeRun", 1, async () => {
+      const queued = await this.options.states.transition(id, RESUMABLE, { status: "QUEUED", queuedAt: new Date(), error: null, finishedAt: null, ...restart });
       if (!queued) throw new InputError("id", `run ${id} changed while being resumed: try again`);
       await this.options.queue.enqueue(queued, checkpoint);
       return queued;
@@ -112,7 +122,6 @@ export class RunService {
   }
 
   private async forkHeld(checkpointId: string, changes: Partial<TrainConfigInput>, name?: string): Promise<RunRecord> {
-    if (!this.acceptingRuns) throw new InputError("forkRun", "the server is shutting down");
     const checkpoint = await this.store.getCheckpoint(checkpointId);
     if (!checkpoint) throw new InputError("checkpointId", `no checkpoint ${checkpointId}`);
     const parent = await this.get(checkpoint.runId);
@@ -131,9 +140,9 @@ export class RunService {
       throw new InputError("iterations", `must be more than the checkpoint's iteration, ${checkpoint.iteration}`);
     }
     const fork = { parentRunId: parent.id, iteration: checkpoint.iteration, epoch: checkpoint.epoch };
-    const run = await this.admitNew("forkRun", () => this.store.createRun({ name: name ?? `${parent.name} fork@${checkpoint.iteration}`, config, fork }), checkpoint);
-    this.log.info({ runId: run.id, parentRunId: parent.id, forkIteration: checkpoint.iteration, config }, "forked run queued");
-    return run;
+    const [run] = await this.admitNew("forkRun", [{ name: name ?? `${parent.name} fork@${checkpoint.iteration}`, config, fork }], undefined, checkpoint);
+    this.log.info({ runId: run!.id, parentRunId: parent.id, forkIteration: checkpoint.iteration, config }, "forked run queued");
+    return run!;
   }
 
   private validate(input: TrainConfigInput): ReturnType<typeof validateRunConfig> {
@@ -141,27 +150,44 @@ export class RunService {
     return validateRunConfig(input, { dataRoots, memoryBudgetMb: limits.memoryBudgetMb, backends: () => system.backends() });
   }
 
-  /** A new run (`create` stores it QUEUED), admitted, announced and queued, from `checkpoint` when given (a fork). */
-  private admitNew(operation: "startRun" | "forkRun", create: () => Promise<RunRecord>, checkpoint?: CheckpointRecord): Promise<RunRecord> {
-    return this.enqueue(operation, async () => {
-      const created = await create();
-      // Published before a trainer can take it, so that QUEUED never arrives after RUNNING.
-      await this.options.events.publishRun(created);
-      await this.options.queue.enqueue(created, checkpoint);
+  /**
+   * New runs, admitted together (or refused, none stored), stored QUEUED by `create`
+   * (default: one by one), announced and queued in order; from `checkpoint` when given (a fork).
+   */
+  async admitNew(
+    operation: AdmitOperation,
+    runs: NewRun[],
+    create: (runs: NewRun[]) => Promise<RunRecord[]> = (each) => Promise.all(each.map((r) => this.store.createRun(r))),
+    checkpoint?: CheckpointRecord,
+  ): Promise<RunRecord[]> {
+    if (!this.acceptingRuns) throw new InputError(operation, "the server is shutting down");
+    return this.enqueue(operation, runs.length, async () => {
+      const created = await create(runs);
+      for (const run of created) {
+        // Published before a trainer can take it, so that QUEUED never arrives after RUNNING.
+        await this.options.events.publishRun(run);
+        await this.options.queue.enqueue(run, checkpoint);
+      }
       return created;
     });
   }
 
   /**
-   * Adds a run to the queue (`admit` stores it QUEUED) unless MAX_QUEUED_RUNS already
-   * wait there. One admission at a time, so that requests arriving together cannot all
-   * see room for one more.
+   * Adds `count` runs to the queue (`admit` stores them QUEUED) unless that would put
+   * more than MAX_QUEUED_RUNS there. One admission at a time, so that requests arriving
+   * together cannot all see room for one more.
    */
-  private enqueue<T>(operation: "startRun" | "resumeRun" | "forkRun", admit: () => Promise<T>): Promise<T> {
+  private enqueue<T>(operation: AdmitOperation | "resumeRun", count: number, admit: () => Promise<T>): Promise<T> {
     const admitted = this.admitting.then(async () => {
       const max = this.options.limits.maxQueuedRuns;
-      if ((await this.store.countQueued()) >= max) {
-        throw new InputError(operation, `${max} runs are already waiting QUEUED, the most MAX_QUEUED_RUNS allows: try again when one has started, or stop one`);
+      const waiting = await this.store.countQueued();
+      if (waiting + count > max) {
+        throw new InputError(
+          operation,
+          count === 1
+            ? `${max} runs are already waiting QUEUED, the most MAX_QUEUED_RUNS allows: try again when one has started, or stop one`
+            : `its ${count} runs would join ${waiting} already waiting QUEUED, more than MAX_QUEUED_RUNS (${max}) allows: try again when fewer wait, or make fewer runs`,
+        );
       }
       return admit();
     });

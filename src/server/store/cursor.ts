@@ -1,4 +1,4 @@
-// Opaque cursors for listing runs newest first. A cursor holds the last row's sort key
+// Opaque cursors for listing runs (and sweeps) newest first. A cursor holds the last row's sort key
 // rather than its id alone, so paging keeps working when that row is deleted meanwhile.
 import { InputError } from "../input-error.js";
 
@@ -19,12 +19,13 @@ function parse(cursor: string): unknown {
   }
 }
 
-export function decodeCursor(cursor: string): RunCursor {
+/** `listing`: the query the cursor must come from, for the refusal's message. */
+export function decodeCursor(cursor: string, listing = "runs"): RunCursor {
   const key = parse(cursor);
   // Dates span ±8.64e15 ms; beyond that `new Date` is invalid and the database query would fail.
   const valid = Array.isArray(key) && key.length === 2 && Number.isSafeInteger(key[0]) && Math.abs(key[0] as number) <= 8.64e15 && typeof key[1] === "string";
   if (!valid) {
-    throw new InputError("after", "not a cursor returned by listRuns");
+    throw new InputError("after", `not a cursor returned by ${listing}`);
   }
   return { createdAt: new Date(key[0] as number), id: key[1] };
 }

@@ -3,6 +3,7 @@
 // The insert is each dialect's own; the reads are one text for SQLite and PostgreSQL.
 import { METRIC_COLUMNS, type IterationMetrics } from "../../engine/metrics.js";
 import type { Dialect } from "./dialect.js";
+import type { SmoothedMetrics } from "./types.js";
 import { Prisma, type PrismaClient } from "./generated/client.js";
 
 const COLUMNS = Prisma.raw(METRIC_COLUMNS.map((c) => `"${c}"`).join(", "));
@@ -88,4 +89,24 @@ export function evenlySpacedMetrics(
               ORDER BY s."iteration" LIMIT 1)
       FROM k)
     ORDER BY m."iteration"`;
+}
+
+/**
+ * A run's metrics smoothed over tumbling windows of `window` iterations (sweep tables):
+ * the means of the last window, and the lowest loss means of any whole window. Two
+ * aggregates over the run's key range.
+ */
+export async function smoothedMetrics(prisma: PrismaClient, runId: string, window: number): Promise<SmoothedMetrics> {
+  const w = Prisma.sql`CAST(${window} AS INTEGER)`;
+  const [final] = await prisma.$queryRaw<{ count: number | bigint; lossD: number | null; lossG: number | null; dX: number | null; dGz1: number | null; dGz2: number | null }[]>`
+    SELECT COUNT(*) AS count, AVG("lossD") AS "lossD", AVG("lossG") AS "lossG", AVG("dX") AS "dX", AVG("dGz1") AS "dGz1", AVG("dGz2") AS "dGz2"
+    FROM "Metric"
+    WHERE "runId" = ${runId} AND "iteration" > (SELECT MAX("iteration") FROM "Metric" WHERE "runId" = ${runId}) - ${w}`;
+  const [best] = await prisma.$queryRaw<{ bestLossD: number | null; bestLossG: number | null }[]>`
+    SELECT MIN(d) AS "bestLossD", MIN(g) AS "bestLossG" FROM (
+      SELECT AVG("lossD") AS d, AVG("lossG") AS g FROM "Metric" WHERE "runId" = ${runId}
+      GROUP BY ("iteration" - 1) / ${w} HAVING COUNT(*) = ${w}) AS windows`;
+  if (!final || Number(final.count) === 0) return { final: null, bestLossD: null, bestLossG: null };
+  const means = { lossD: final.lossD!, lossG: final.lossG!, dX: final.dX!, dGz1: final.dGz1!, dGz2: final.dGz2! };
+  return { final: means, bestLossD: best?.bestLossD ?? means.lossD, bestLossG: best?.bestLossG ?? means.lossG };
 }

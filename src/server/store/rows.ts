@@ -1,10 +1,22 @@
 // Prisma rows -> the plain records of types.ts.
 import { parseTrainConfig, trainConfigSchema, type TrainConfig, type TrainConfigInput } from "../../engine/config.js";
-import type { Checkpoint, Run, Sample } from "./generated/client.js";
-import type { CheckpointRecord, RunRecord, SampleRecord } from "./types.js";
+import type { Checkpoint, Run, Sample, Sweep } from "./generated/client.js";
+import type { CheckpointRecord, NewRun, RunRecord, SampleRecord, SweepRecord } from "./types.js";
 
 export function toRun({ config, ...row }: Run): RunRecord {
   return { ...row, config: storedConfig(row.id, config) };
+}
+
+/** The columns of a new run. */
+export function runRow({ name, config, fork, keep }: NewRun) {
+  // A fork starts where its parent's checkpoint left off.
+  const forked = fork && { parentRunId: fork.parentRunId, forkIteration: fork.iteration, iteration: fork.iteration, epoch: fork.epoch };
+  const retention = keep && { keepLast: keep.last, keepEvery: keep.every };
+  return { name, config: JSON.stringify(config), ...forked, ...retention };
+}
+
+export function toSweep({ grid, seeds, ...row }: Sweep): SweepRecord {
+  return { ...row, grid: JSON.parse(grid) as SweepRecord["grid"], seeds: JSON.parse(seeds) as number[] };
 }
 
 /** The settings today's config has. */

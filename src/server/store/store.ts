@@ -1,18 +1,18 @@
 // The service's database: runs, their metrics and the files they produced, in SQLite or PostgreSQL.
-import type { TrainConfig } from "../../engine/config.js";
 import type { IterationMetrics } from "../../engine/metrics.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import type { Dialect } from "./dialect.js";
 import { Prisma, type PrismaClient } from "./generated/client.js";
-import { evenlySpacedMetrics, insertMetrics, metricsBounds } from "./metrics-sql.js";
+import { evenlySpacedMetrics, insertMetrics, metricsBounds, smoothedMetrics } from "./metrics-sql.js";
 import { openClient } from "./open-client.js";
-import { toCheckpoint, toRun, toSample } from "./rows.js";
+import { runRow, toCheckpoint, toRun, toSample, toSweep } from "./rows.js";
 import { InputError } from "../input-error.js";
 import {
   NotFoundError,
   type CheckpointRecord,
   type MetricsRange,
   type NewCheckpoint,
+  type NewRun,
   type NewSample,
   type RunPage,
   type RunPatch,
@@ -20,6 +20,9 @@ import {
   type RunStatus,
   type SampleKind,
   type SampleRecord,
+  type SmoothedMetrics,
+  type SweepPage,
+  type SweepRecord,
 } from "./types.js";
 
 const NEWEST_FIRST = [{ createdAt: "desc" }, { id: "desc" }] satisfies Prisma.RunOrderByWithRelationInput[];
@@ -53,11 +56,8 @@ export class Store {
 
   // ---- runs
 
-  async createRun({ name, config, fork, keep }: { name: string; config: TrainConfig; fork?: { parentRunId: string; iteration: number; epoch: number }; keep?: { last: number; every: number } }): Promise<RunRecord> {
-    // A fork starts where its parent's checkpoint left off.
-    const forked = fork && { parentRunId: fork.parentRunId, forkIteration: fork.iteration, iteration: fork.iteration, epoch: fork.epoch };
-    const retention = keep && { keepLast: keep.last, keepEvery: keep.every };
-    return toRun(await this.prisma.run.create({ data: { name, config: JSON.stringify(config), ...forked, ...retention } }));
+  async createRun(run: NewRun): Promise<RunRecord> {
+    return toRun(await this.prisma.run.create({ data: runRow(run) }));
   }
 
   async getRun(id: string): Promise<RunRecord | null> {
@@ -129,6 +129,57 @@ export class Store {
     await this.prisma.run.deleteMany({ where: { id } });
   }
 
+  // ---- sweeps
+
+  /**
+   * The sweep and its runs, in one transaction. The runs join the queue in the order
+   * given, a millisecond apart: queuedAt alone orders them.
+   */
+  async createSweep({ name, grid, seeds }: Omit<SweepRecord, "id" | "createdAt">, runs: NewRun[]): Promise<{ sweep: SweepRecord; runs: RunRecord[] }> {
+    const start = Date.now();
+    const at = (i: number) => new Date(start + i);
+    const row = await this.prisma.sweep.create({
+      data: {
+        name,
+        createdAt: at(0),
+        grid: JSON.stringify(grid),
+        seeds: JSON.stringify(seeds),
+        runs: { create: runs.map((run, i) => ({ ...runRow(run), createdAt: at(i), queuedAt: at(i) })) },
+      },
+      include: { runs: { orderBy: QUEUE_ORDER } },
+    });
+    return { sweep: toSweep(row), runs: row.runs.map(toRun) };
+  }
+
+  async getSweep(id: string): Promise<SweepRecord | null> {
+    const row = await this.prisma.sweep.findUnique({ where: { id } });
+    return row && toSweep(row);
+  }
+
+  /** Newest first, as listRuns. */
+  async listSweeps({ first, after }: { first: number; after?: string }): Promise<SweepPage> {
+    const cursor = after === undefined ? undefined : decodeCursor(after, "sweeps");
+    const rows = await this.prisma.sweep.findMany({
+      where: cursor && { OR: [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }] },
+      orderBy: NEWEST_FIRST,
+      take: first + 1,
+    });
+    const sweeps = rows.slice(0, first).map(toSweep);
+    const last = sweeps.at(-1);
+    return { sweeps, endCursor: last ? encodeCursor(last) : null, hasNextPage: rows.length > first };
+  }
+
+  /** The sweep's runs in the grid's order. */
+  async sweepRuns(sweepId: string): Promise<RunRecord[]> {
+    const rows = await this.prisma.run.findMany({ where: { sweepId }, orderBy: OLDEST_FIRST });
+    return rows.map(toRun);
+  }
+
+  /** Removes the sweep row; its runs, if any are left, stay as runs of no sweep. */
+  async deleteSweep(id: string): Promise<void> {
+    await this.prisma.sweep.deleteMany({ where: { id } });
+  }
+
   // ---- metrics
 
   /** Stores a batch in one statement (so one transaction); rows replace stored rows of the same iteration. */
@@ -159,6 +210,11 @@ export class Store {
     const { first, last, count } = await metricsBounds(this.prisma, runId, from ?? 0, to ?? MAX_ITERATION, maxPoints + 1);
     if (count <= maxPoints || first === null || last === null) return all();
     return evenlySpacedMetrics(this.prisma, runId, first, last, maxPoints);
+  }
+
+  /** See metrics-sql.ts's smoothedMetrics. */
+  smoothedMetrics(runId: string, window: number): Promise<SmoothedMetrics> {
+    return smoothedMetrics(this.prisma, runId, window);
   }
 
   /** The newest stored iteration, 0 when there is none. */

@@ -48,9 +48,48 @@ export interface RunRecord {
   /** Checkpoint retention (runs/retention.ts): keep the newest keepLast, and those at multiples of keepEvery; 0: no such rule. */
   keepLast: number;
   keepEvery: number;
+  /** The sweep (startSweep) this run is one combination of; null when it is none's. */
+  sweepId: string | null;
 }
 
-export type RunPatch = Partial<Omit<RunRecord, "id" | "createdAt" | "config">>;
+export type RunPatch = Partial<Omit<RunRecord, "id" | "createdAt" | "config" | "sweepId">>;
+
+/** A run to create: its name, validated config, and optionally its fork point and retention. */
+export interface NewRun {
+  name: string;
+  config: TrainConfig;
+  fork?: { parentRunId: string; iteration: number; epoch: number };
+  keep?: { last: number; every: number };
+}
+
+/** A grid axis: a config field and the values the sweep tries, in the order given. */
+export interface SweepAxis {
+  field: string;
+  values: number[];
+}
+
+export interface SweepRecord {
+  id: string;
+  name: string;
+  createdAt: Date;
+  grid: SweepAxis[];
+  seeds: number[];
+}
+
+export interface SweepPage {
+  sweeps: SweepRecord[];
+  endCursor: string | null;
+  hasNextPage: boolean;
+}
+
+/** A run's metrics smoothed over windows of `window` iterations (sweep tables). */
+export interface SmoothedMetrics {
+  /** Means over the last `window` stored iterations (all of them when fewer). */
+  final: { lossD: number; lossG: number; dX: number; dGz1: number; dGz2: number } | null;
+  /** The lowest mean of any whole window (iterations k*window+1 .. (k+1)*window); the final mean when no window is whole. */
+  bestLossD: number | null;
+  bestLossG: number | null;
+}
 
 export interface RunPage {
   runs: RunRecord[];

@@ -119,6 +119,9 @@ export class Run {
   /** The run this one was forked from (the `parent` field's). */
   parentRunId?: string;
 
+  /** Its sweep (the `sweep` field's). */
+  sweepId?: string;
+
   static from(record: RunRecord): Run {
     const c = record.config;
     const config = Object.assign(new RunConfig(), c, {
@@ -139,6 +142,7 @@ export class Run {
       error: nullable(record.error),
       forkIteration: nullable(record.forkIteration),
       parentRunId: nullable(record.parentRunId),
+      sweepId: nullable(record.sweepId),
       keepCheckpoints: Object.assign(new KeepCheckpoints(), { last: record.keepLast, every: record.keepEvery }),
     });
   }
