@@ -124,6 +124,15 @@ describe("padding, aliases and tokens", () => {
     }
     expect((await post(JSON.stringify({ query: `{ __type(name: "Run") { name } }` }))).body.errors).toBeUndefined();
   });
+
+  it("prices a sweep's runs and table as MAX_QUEUED_RUNS of them, the table's rows as aggregates", async () => {
+    const cost = async (query: string) => (await post(JSON.stringify({ query }))).body.errors?.[0]?.message.match(/^operation cost (\d+)/)?.[1];
+    // One run's metrics of 50 points is cheap; a sweep's up to 100 runs of them is not.
+    expect(await cost(`{ run(id: "x") { metrics(maxPoints: 50) { iteration } } }`)).toBeUndefined();
+    expect(await cost(`{ sweep(id: "x") { runs { metrics(maxPoints: 50) { iteration } } } }`)).toBe(String(1 + 1 + 100 * (1 + 50 * 1)));
+    expect(await cost(`{ sweep(id: "x") { table { bestLossD } } }`)).toBe(String(1 + 1 + 100 * (1 + 600)));
+    expect(await cost(`{ sweep(id: "x") { runs { id } } }`)).toBeUndefined();
+  });
 });
 
 describe("nesting", () => {

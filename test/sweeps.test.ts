@@ -80,7 +80,7 @@ describe("sweeps", () => {
     const window = 4;
     const { sweep: withTable } = await gql<{ sweep: { table: SweepRow[]; runs: { metrics: { iteration: number; lossD: number; lossG: number; dX: number; dGz1: number; dGz2: number }[] }[] } }>(
       `query ($id: ID!, $window: Int) { sweep(id: $id) { table(window: $window) { run { id } params { field value } final { lossD lossG dX dGz1 dGz2 } bestLossD bestLossG diversity }
-         runs { metrics { iteration lossD lossG dX dGz1 dGz2 } } } }`,
+         runs { metrics(maxPoints: 100) { iteration lossD lossG dX dGz1 dGz2 } } } }`,
       { id: done.id, window },
     );
     expect(withTable.table.map((row) => row.run.id)).toEqual(done.runs.map((r) => r.id));
@@ -147,7 +147,7 @@ describe("sweeps", () => {
     await gql(`mutation ($id: ID!) { resumeSweep(id: $id) { id } }`, { id: startSweep.id });
     const resumed = await settle(stopped, ["COMPLETED", "FAILED"]);
     expect(resumed.runs.map((r) => [r.status, r.iteration])).toEqual([["COMPLETED", 40], ["COMPLETED", 40], ["COMPLETED", 40]]);
-    const { sweep: stored } = await gql<{ sweep: { runs: { metrics: { iteration: number }[] }[] } }>(`query ($id: ID!) { sweep(id: $id) { runs { metrics { iteration } } } }`, { id: startSweep.id });
+    const { sweep: stored } = await gql<{ sweep: { runs: { metrics: { iteration: number }[] }[] } }>(`query ($id: ID!) { sweep(id: $id) { runs { metrics(maxPoints: 100) { iteration } } } }`, { id: startSweep.id });
     for (const run of stored.runs) expect(run.metrics.map((m) => m.iteration)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     const again = await postGraphQL(server.url, `mutation ($id: ID!) { resumeSweep(id: $id) { id } }`, { id: startSweep.id });
     expect(again.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "id" });
@@ -191,7 +191,7 @@ describe("a sweep across a server killed mid-run", () => {
       await waitForStatus(second.url, after.runs[0]!.id, ["COMPLETED"]);
       const { sweep: done } = await gqlData<{ sweep: { status: string; runs: { metrics: { iteration: number }[] }[] } }>(
         second.url,
-        `query ($id: ID!) { sweep(id: $id) { status runs { metrics { iteration } } } }`,
+        `query ($id: ID!) { sweep(id: $id) { status runs { metrics(maxPoints: 100) { iteration } } } }`,
         { id: startSweep.id },
       );
       expect(done.status).toBe("COMPLETED");

@@ -13,19 +13,16 @@ import { type HeavyReads, isServerBusy, RETRY_AFTER_S } from "./heavy-reads.js";
 // default import of that build is.)
 const { getComplexity, simpleEstimator } = createRequire(import.meta.url)("graphql-query-complexity") as typeof import("graphql-query-complexity");
 
-type QueryLimits = Pick<ServiceLimits, "maxQueryDepth" | "maxQueryCost" | "maxQueryAliases" | "heavyReadCost" | "maxPageSize" | "maxMetricPoints">;
+type QueryLimits = Pick<ServiceLimits, "maxQueryDepth" | "maxQueryCost" | "maxQueryAliases" | "heavyReadCost" | "maxPageSize" | "maxMetricPoints" | "maxQueuedRuns">;
 
 /**
  * Fields whose resolvers do far more than one unit of cost says, priced in units of a
  * metric point's field (some 10 µs each on this 2-core machine): `system` checks the
- * backends and datasets and queries the queue (about 2,000 units), a sweep's table
- * aggregates every run's metrics (priced as a heavy read), and the schema's
+ * backends and datasets and queries the queue (about 2,000 units), and the schema's
  * introspection builds every type, field and argument (about 4,000).
  */
 const FIELD_PRICES: Readonly<Record<string, number>> = {
   "Query.system": 2000,
-  // Three aggregates per run, over each run's metrics.
-  "Sweep.table": 2000,
   "Query.__schema": 4000,
   "Query.__type": 100,
 };
@@ -38,15 +35,17 @@ const pricedEstimator: ComplexityEstimator = ({ type, field, childComplexity }) 
 
 /**
  * A list field marked with `@Extensions({ listSize: "<argument>" })` costs its items'
- * cost times that argument, or the size the server uses when it is absent.
+ * cost times that argument, or the size the server uses when it is absent; plus, per
+ * item, `itemPrice` when the extensions name one. `listSize: "sweepRuns"` is no
+ * argument: a sweep's runs, at most MAX_QUEUED_RUNS (startSweep queues them all at once).
  */
 function listEstimator(limits: QueryLimits): ComplexityEstimator {
-  const sizeWhenAbsent: Record<string, number> = { first: defaultPageSize(limits), maxPoints: limits.maxMetricPoints };
+  const sizeWhenAbsent: Record<string, number> = { first: defaultPageSize(limits), maxPoints: limits.maxMetricPoints, sweepRuns: limits.maxQueuedRuns };
   return ({ field, args, childComplexity }) => {
-    const sizeArgument = field.extensions.listSize;
+    const { listSize: sizeArgument, itemPrice = 0 } = field.extensions as { listSize?: unknown; itemPrice?: number };
     if (typeof sizeArgument !== "string") return undefined;
     const size = (args[sizeArgument] as number | null | undefined) ?? sizeWhenAbsent[sizeArgument] ?? 1;
-    return 1 + Math.max(1, size) * childComplexity;
+    return 1 + Math.max(1, size) * (childComplexity + itemPrice);
   };
 }
 

@@ -1,4 +1,4 @@
-import { Field, Float, ID, Int, ObjectType } from "type-graphql";
+import { Extensions, Field, Float, ID, Int, ObjectType } from "type-graphql";
 import type { RunRecord, SweepRecord } from "../../store/types.js";
 import { sweepStatus } from "../../sweeps/sweep-service.js";
 import type { SweepTableRow } from "../../sweeps/sweep-table.js";
@@ -112,6 +112,7 @@ export class Sweep {
   statusCounts!: SweepStatusCount[];
 
   @Field(() => [Run], { description: "In the grid's order: the first seed's runs first" })
+  @Extensions({ listSize: "sweepRuns" })
   runs!: Run[];
 
   /** Its runs as stored, for the table. */
