@@ -7,8 +7,8 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { cpus, tmpdir } from "node:os";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as delay } from "node:timers/promises";
@@ -89,15 +89,6 @@ export async function benchDistributed(run: BenchRun): Promise<{ rows: Distribut
 }
 
 /** DCGAN_BENCH_ONLY=distributed: this section alone, printed and written as JSON. */
-export async function benchDistributedOnly(run: BenchRun): Promise<void> {
-  const { rows, table } = await benchDistributed(run);
-  const machine = `${cpus().length} x ${cpus()[0]?.model ?? "unknown CPU"}, Node ${process.version}`;
-  const out = process.env.DCGAN_BENCH_OUT ?? "bench-results.json";
-  process.stdout.write(`\nMachine: ${machine}\n\n${table}\n`);
-  await writeFile(out, JSON.stringify({ date: new Date().toISOString(), machine, distributed: rows }, null, 2));
-  process.stdout.write(`\nwrote ${out}\n`);
-}
-
 async function benchSetup(replicaCount: number, env: Record<string, string>, { iterations, writeEvery, dataset, threads }: BenchRun): Promise<DistributedRow> {
   const replicas: ServerChild[] = [];
   let worker: ChildProcess | undefined;

@@ -9,17 +9,17 @@
  */
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import { cpus } from "node:os";
 import { backendReport } from "../engine/backends/index.js";
 import { threadsLabel } from "../engine/backends/threads.js";
 import { serviceThreads } from "../server/runs/local-run-queue.js";
 import { benchCliRun } from "./cli-run.js";
 import { benchQueries } from "./queries.js";
 import type { BenchRun } from "./bench-run.js";
-import { benchDistributed, benchDistributedOnly } from "./distributed.js";
+import { benchDistributed } from "./distributed.js";
 import { percentile } from "./stats.js";
-import { benchStorageOnly } from "./storage.js";
-import { benchSweeps, benchSweepsOnly } from "./sweeps.js";
+import { benchOut, machineLabel, writeSection } from "./section.js";
+import { benchStorage } from "./storage.js";
+import { benchSweeps } from "./sweeps.js";
 import { benchLiveTail, benchStreaming } from "./streaming.js";
 import { benchThroughput } from "./throughput.js";
 
@@ -41,14 +41,14 @@ const PIPELINE_RUN: BenchRun = {
 const DISTRIBUTED_RUN: BenchRun = { iterations: 100, writeEvery: 100_000, dataset: "SYNTHETIC", threads: PIPELINE_RUN.threads };
 
 async function main(): Promise<void> {
-  if (process.env.DCGAN_BENCH_ONLY === "storage") return benchStorageOnly();
-  if (process.env.DCGAN_BENCH_ONLY === "distributed") return benchDistributedOnly(DISTRIBUTED_RUN);
-  if (process.env.DCGAN_BENCH_ONLY === "sweeps") return benchSweepsOnly();
+  if (process.env.DCGAN_BENCH_ONLY === "storage") return writeSection("storage", await benchStorage());
+  if (process.env.DCGAN_BENCH_ONLY === "distributed") return writeSection("distributed", await benchDistributed(DISTRIBUTED_RUN));
+  if (process.env.DCGAN_BENCH_ONLY === "sweeps") return writeSection("sweeps", await benchSweeps());
   const report = await backendReport();
   const throughput = await benchThroughput(report);
   const { rows, table } = throughput;
-  const machine = `${cpus().length} x ${cpus()[0]?.model ?? "unknown CPU"}, Node ${process.version}`;
-  const out = process.env.DCGAN_BENCH_OUT ?? "bench-results.json";
+  const machine = machineLabel();
+  const out = benchOut();
   const { header, ...throughputJson } = throughput;
   if (process.env.DCGAN_BENCH_ONLY === "throughput") {
     process.stdout.write(`\nMachine: ${machine}\n${header}\n\n${table}\n`);

@@ -5,7 +5,7 @@
  * is fresh and migrated; PostgreSQL is a throwaway server of the bench's own on this
  * machine (src/dev/postgres-server.ts), reached over TCP.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -168,10 +168,3 @@ async function analyzeDatabase(url: string): Promise<void> {
 }
 
 /** DCGAN_BENCH_ONLY=storage: this section alone, as a table and as JSON. */
-export async function benchStorageOnly(): Promise<void> {
-  const { rows, table } = await benchStorage();
-  const out = process.env.DCGAN_BENCH_OUT ?? "bench-results.json";
-  process.stdout.write(`\n${table}\n`);
-  await writeFile(out, JSON.stringify({ date: new Date().toISOString(), storage: rows }, null, 2));
-  process.stdout.write(`\nwrote ${out}\n`);
-}

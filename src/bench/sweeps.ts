@@ -3,7 +3,7 @@
  * 100-run grid beside 100 startRun requests, each validated, stored and queued; and its
  * table, three aggregates per run over each run's stored metrics.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -109,12 +109,4 @@ export async function benchSweeps(): Promise<{ rows: SweepBenchRow[]; table: str
     await service.close();
     await rm(dataDir, { recursive: true, force: true });
   }
-}
-
-export async function benchSweepsOnly(): Promise<void> {
-  const { rows, table } = await benchSweeps();
-  const out = process.env.DCGAN_BENCH_OUT ?? "bench-results.json";
-  process.stdout.write(`\n${table}\n`);
-  await writeFile(out, JSON.stringify({ date: new Date().toISOString(), sweeps: rows }, null, 2));
-  process.stdout.write(`\nwrote ${out}\n`);
 }

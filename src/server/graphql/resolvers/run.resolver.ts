@@ -1,10 +1,10 @@
 import { Arg, Ctx, Extensions, Float, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import { InputError, InputErrors, parseConfigInput } from "../../input-error.js";
 import { collapseWarning } from "../../runs/collapse.js";
-import { defaultPageSize } from "../../settings.js";
 import type { Context } from "../context.js";
 import { RunStatus } from "../enums.js";
 import { ForkRunInput, StartRunInput } from "../inputs.js";
+import { pageArguments } from "../pagination.js";
 import { checkIds, nameError } from "../text-bounds.js";
 import { Checkpoint, Sample } from "../types/artifacts.js";
 import { IterationMetrics } from "../types/iteration-metrics.js";
@@ -27,12 +27,7 @@ export class RunResolver {
     @Arg("first", () => Int, { nullable: true }) requested?: number,
     @Arg("after", () => String, { nullable: true }) after?: string,
   ): Promise<RunConnection> {
-    const first = requested ?? defaultPageSize(limits);
-    checkIds({ after });
-    if (first < 1 || first > limits.maxPageSize) {
-      throw new InputError("first", `must be from 1 to ${limits.maxPageSize} (MAX_PAGE_SIZE)`);
-    }
-    const page = await store.listRuns({ status: status ?? undefined, first, after: after ?? undefined });
+    const page = await store.listRuns({ status: status ?? undefined, ...pageArguments(limits, requested, after) });
     return { nodes: page.runs.map(Run.from), pageInfo: { endCursor: page.endCursor ?? undefined, hasNextPage: page.hasNextPage } };
   }
 

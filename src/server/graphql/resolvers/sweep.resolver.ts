@@ -1,9 +1,9 @@
 import { Arg, Ctx, Extensions, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import { InputError } from "../../input-error.js";
-import { defaultPageSize } from "../../settings.js";
 import { DEFAULT_SMOOTHING_WINDOW, sweepTable } from "../../sweeps/sweep-table.js";
 import type { Context } from "../context.js";
 import { StartSweepInput } from "../inputs.js";
+import { pageArguments } from "../pagination.js";
 import { checkIds, nameError } from "../text-bounds.js";
 import { Run } from "../types/run.js";
 import { Sweep, SweepConnection, SweepRow } from "../types/sweep.js";
@@ -37,10 +37,7 @@ export class SweepResolver {
     @Arg("first", () => Int, { nullable: true }) requested?: number,
     @Arg("after", () => String, { nullable: true }) after?: string,
   ): Promise<SweepConnection> {
-    const first = requested ?? defaultPageSize(limits);
-    checkIds({ after });
-    if (first < 1 || first > limits.maxPageSize) throw new InputError("first", `must be from 1 to ${limits.maxPageSize} (MAX_PAGE_SIZE)`);
-    const page = await store.listSweeps({ first, after: after ?? undefined });
+    const page = await store.listSweeps(pageArguments(limits, requested, after));
     const nodes = await Promise.all(page.sweeps.map(async (s) => Sweep.from(s, await store.sweepRuns(s.id))));
     return { nodes, pageInfo: { endCursor: page.endCursor ?? undefined, hasNextPage: page.hasNextPage } };
   }
