@@ -189,12 +189,15 @@ describe("distributed: API replicas and workers on PostgreSQL and Redis", () => 
     expect(iterations(stored.metrics)).toEqual(oneToN(300));
   });
 
-  it("four runs on two workers of concurrency 1: never more than two train at once, and all complete", async () => {
+  it("a sweep's four runs on two workers of concurrency 1: never more than two train at once, and all complete", async () => {
     const { replicas } = await deploy({ replicas: 1, workers: 2 });
     const api = replicas[0]!.url;
-    const ids = [];
-    for (let i = 0; i < 4; i++) ids.push(await startRun(api, { iterations: 40, seed: i + 1, checkpointEvery: 1000, sampleEvery: 1000 }));
-    for (const id of ids) expect((await waitForStatus(api, id, ["COMPLETED", "FAILED"])).status).toBe("COMPLETED");
+    const { startSweep } = await gqlData<{ startSweep: { id: string; runs: { id: string }[] } }>(
+      api,
+      `mutation { startSweep(input: { base: ${tinyRunLiteral({ iterations: 40, checkpointEvery: 1000, sampleEvery: 1000 })}, grid: { lr: [0.0002, 0.001] }, seeds: [1, 2] }) { id runs { id } } }`,
+    );
+    for (const { id } of startSweep.runs) expect((await waitForStatus(api, id, ["COMPLETED", "FAILED"])).status).toBe("COMPLETED");
+    expect(await gqlData(api, `{ sweep(id: "${startSweep.id}") { status } }`)).toEqual({ sweep: { status: "COMPLETED" } });
     const { runs } = await gqlData<{ runs: { nodes: { startedAt: string; finishedAt: string }[] } }>(api, "{ runs(first: 10) { nodes { startedAt finishedAt } } }");
     const spans = runs.nodes.map((r) => [Date.parse(r.startedAt), Date.parse(r.finishedAt)] as const);
     const mostAtOnce = Math.max(...spans.map(([start]) => spans.filter(([s, f]) => s <= start && start < f).length));
