@@ -619,6 +619,47 @@ describe.skipIf(SKIP_BROWSER)("the dashboard, in headless Chromium against a rea
     expect(after.data).toEqual({ sweep: null, run: null });
   });
 
+  it("starts a sweep from the New sweep form, with the server's refusals beside the fields they name", async () => {
+    const { data: before } = await server.gql<{ sweeps: { nodes: { id: string }[] } }>("{ sweeps(first: 100) { nodes { id } } }");
+    await page.goto(`${server.origin}/#/sweeps`);
+    await page.locator("#new-sweep").click();
+    const form = page.locator("#sweep-form");
+    await form.locator("select[name='base.backend'] option[value=CPU]").waitFor({ state: "attached" });
+    await form.locator("select[name='base.dataset.kind']").selectOption("SYNTHETIC");
+    await form.locator("select[name='base.backend']").selectOption("CPU");
+    for (const [name, value] of FORM) if (name !== "seed") await form.locator(`input[name='base.${name}']`).fill(value);
+    await form.locator("input[name='base.epochs']").fill("");
+    await form.locator("input[name='base.iterations']").fill("4");
+    await form.locator("input[name=name]").fill("form sweep");
+    await form.locator("input[name='grid.lr']").fill("0.0002, 0.001");
+    // Refused: a seed given twice (the server checks its lists first), then an image size no run can have.
+    await form.locator("input[name=seeds]").fill("3, 3");
+    await form.getByRole("button", { name: /^Start sweep/ }).click();
+    await expect.poll(() => form.locator('[data-field="seeds"]').textContent()).toMatch(/3 is given twice/);
+    await form.locator("input[name=seeds]").fill("3");
+    await form.locator("input[name='grid.imageSize']").fill("16, 17");
+    await form.getByRole("button", { name: "Start sweep (4 runs)" }).click();
+    await expect.poll(() => form.locator('[data-field="grid.imageSize"]').textContent()).toMatch(/17: .*power of two/);
+    expect(await form.locator('[data-field="seeds"]').count()).toBe(0);
+    await page.mouse.move(0, 0);
+    await page.screenshot({ path: `${OUTPUT_DIR}dashboard-sweep-form.png`, fullPage: true });
+    const { data: refused } = await server.gql<{ sweeps: { nodes: { id: string }[] } }>("{ sweeps(first: 100) { nodes { id } } }");
+    expect(refused!.sweeps.nodes).toEqual(before!.sweeps.nodes);
+
+    await form.locator("input[name='grid.imageSize']").fill("");
+    await form.getByRole("button", { name: "Start sweep (2 runs)" }).click();
+    await page.waitForURL(/#\/sweeps\/.+/);
+    const id = decodeURIComponent(new URL(page.url()).hash.replace("#/sweeps/", ""));
+    await page.getByRole("heading", { name: "form sweep" }).waitFor();
+    await expect.poll(() => page.locator('#sweep-table tbody td[data-column="param.lr"]').allTextContents()).toEqual(["0.0002", "0.001"]);
+    expect(await page.locator('#sweep-table tbody td[data-column="param.seed"]').allTextContents()).toEqual(["3", "3"]);
+    const { data } = await server.gql<{ sweep: { runs: { config: { iterations: number; backend: string; seed: number } }[] } }>(`query ($id: ID!) { sweep(id: $id) { runs { config { iterations backend seed } } } }`, { id });
+    expect(data!.sweep.runs.map((run) => run.config)).toEqual([
+      { iterations: 4, backend: "CPU", seed: 3 },
+      { iterations: 4, backend: "CPU", seed: 3 },
+    ]);
+  });
+
   it("lists this server as the worker training a run, linked, and polls until it has none", async () => {
     const id = await startRun({ name: "trained here", iterations: 1_000_000 }, "RUNNING");
     await page.goto(`${server.origin}/#/`);

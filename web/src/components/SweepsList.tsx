@@ -7,6 +7,7 @@ import { href } from "../router";
 import type { SweepsQuery, SweepsQueryVariables } from "../schema-types";
 import { ACTIVE, RUN_STATUSES, type SweepSummary } from "../types";
 import { StatusBadge } from "./StatusBadge";
+import { SweepForm } from "./SweepForm";
 
 /** While any sweep's runs train or wait, as often as the runs list's own changes matter. */
 const POLL_MS = 5000;
@@ -56,6 +57,7 @@ export function SweepsList() {
   const [older, setOlder] = useState<SweepSummary[]>([]);
   const [next, setNext] = useState<string | null | undefined>(undefined);
   const [moreError, setMoreError] = useState<string>();
+  const [creating, setCreating] = useState(false);
   const first = data?.sweeps;
   const cursor = next === undefined ? (first?.pageInfo.hasNextPage ? first.pageInfo.endCursor : null) : next;
   const loadMore = async () => {
@@ -78,12 +80,16 @@ export function SweepsList() {
         <a class="button" href={href.runs()}>
           All runs
         </a>
+        <button class="button primary" id="new-sweep" disabled={creating} onClick={() => setCreating(true)}>
+          New sweep
+        </button>
       </div>
+      {creating && <SweepForm onCancel={() => setCreating(false)} />}
       {error && <p class="error">{error}</p>}
       {!data && !error && <p class="empty">Loading…</p>}
       {data && sweeps.length === 0 && (
         <p class="empty">
-          No sweeps yet. Start one with the API's <code>startSweep</code> mutation (in <a href="/graphql">GraphiQL</a>): one run per combination of the values it tries.
+          No sweeps yet. Start one with <em>New sweep</em> (or the API's <code>startSweep</code>): one run per combination of the values it tries.
         </p>
       )}
       {sweeps.length > 0 && (
