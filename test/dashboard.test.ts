@@ -450,7 +450,7 @@ describe.skipIf(SKIP_BROWSER)("the dashboard, in headless Chromium against a rea
     const reached = async () => parseInt((await page.locator("#run-iteration").textContent())!, 10);
     const zoomedAt = await reached();
     // Training goes on; the zoomed charts stay on their range.
-    await expect.poll(reached).toBeGreaterThan(zoomedAt + 5);
+    await expect.poll(reached, { timeout: 60_000 }).toBeGreaterThan(zoomedAt + 5);
     expect(await pointsIn(page, "#loss-chart .chart")).toBe(3);
     const since = await reached();
     await page.locator("#reset-zoom").click();

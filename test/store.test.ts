@@ -264,6 +264,47 @@ describe.each(testDatabases())("the store on $name", ({ name, fresh }) => {
     });
   });
 
+  describe("sweeps", () => {
+    it("stores a sweep with its runs in queue order, lists sweeps newest first, and leaves the runs when it is deleted", async () => {
+      const runs = ["a", "b", "c"].map((n) => ({ name: n, config: CONFIG }));
+      const { sweep, runs: created } = await store.createSweep({ name: "s", grid: [{ field: "lr", values: [1, 2, 3] }], seeds: [7] }, runs);
+      expect(sweep).toMatchObject({ name: "s", grid: [{ field: "lr", values: [1, 2, 3] }], seeds: [7] });
+      expect(created.map((r) => [r.name, r.sweepId])).toEqual([["a", sweep.id], ["b", sweep.id], ["c", sweep.id]]);
+      expect((await store.queuedRuns()).map((r) => r.name)).toEqual(["a", "b", "c"]);
+      expect((await store.sweepRuns(sweep.id)).map((r) => r.id)).toEqual(created.map((r) => r.id));
+      const later = (await store.createSweep({ name: "t", grid: [], seeds: [1] }, [])).sweep;
+      const first = await store.listSweeps({ first: 1 });
+      expect(first.sweeps.map((s) => s.id)).toEqual([later.id]);
+      expect((await store.listSweeps({ first: 5, after: first.endCursor! })).sweeps.map((s) => s.id)).toEqual([sweep.id]);
+      await store.deleteSweep(sweep.id);
+      expect(await store.getSweep(sweep.id)).toBeNull();
+      expect((await store.getRun(created[0]!.id))?.sweepId).toBeNull();
+    });
+
+    it("averages the last window, and finds the best whole windows after a given one", async () => {
+      const run = await store.createRun({ name: "r", config: CONFIG });
+      const rows = metricsFor(range(1, 10));
+      await store.addMetrics(run.id, rows);
+      const mean = (from: number, to: number, key: "lossD" | "lossG") => rows.slice(from - 1, to).reduce((sum, m) => sum + m[key], 0) / (to - from + 1);
+      const final = await store.lastWindowMeans(run.id, 4);
+      expect(final!.lossD).toBeCloseTo(mean(7, 10, "lossD"), 12);
+      expect(final!.dGz2).toBeCloseTo(rows.slice(6).reduce((sum, m) => sum + m.dGz2, 0) / 4, 12);
+      // Windows of 4: 1-4 and 5-8 are whole, 9-10 not.
+      const bests = await store.wholeWindowBests(run.id, 4);
+      expect(bests.lastWhole).toBe(1);
+      expect(bests.bestLossD).toBeCloseTo(Math.min(mean(1, 4, "lossD"), mean(5, 8, "lossD")), 12);
+      expect(bests.bestLossG).toBeCloseTo(Math.min(mean(1, 4, "lossG"), mean(5, 8, "lossG")), 12);
+      expect(await store.wholeWindowBests(run.id, 4, 1)).toEqual({ bestLossD: null, bestLossG: null, lastWhole: null });
+      const more = metricsFor(range(11, 12));
+      await store.addMetrics(run.id, more);
+      rows.push(...more);
+      const third = await store.wholeWindowBests(run.id, 4, 1);
+      expect(third.lastWhole).toBe(2);
+      expect(third.bestLossD).toBeCloseTo(mean(9, 12, "lossD"), 12);
+      expect(await store.lastWindowMeans("no-such-run", 4)).toBeNull();
+    });
+  });
+
   describe("checkpoints and samples", () => {
     it("stores, lists in iteration order and finds the latest sample of a kind", async () => {
       const run = await store.createRun({ name: "a", config: CONFIG });

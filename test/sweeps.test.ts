@@ -111,10 +111,13 @@ describe("sweeps", () => {
       return body.errors!.map((e) => ({ code: e.extensions?.code, field: e.extensions?.field, message: e.message }));
     };
     const tiny = { ...TINY_RUN, iterations: 2 };
-    expect(await refused({ base: tiny, grid: { ngf: [4, 2000], lr: [] }, seeds: [1, 1] })).toEqual([
-      { code: "BAD_USER_INPUT", field: "grid.lr", message: "grid.lr: give at least one value, or leave it out" },
+    // The lists' errors and the combinations' in one answer.
+    expect(await refused({ base: tiny, grid: { ngf: [4, 2000], beta1: [0.5, 0.5] }, seeds: [1, 1] })).toEqual([
+      { code: "BAD_USER_INPUT", field: "grid.beta1", message: "grid.beta1: 0.5 is given twice" },
       { code: "BAD_USER_INPUT", field: "seeds", message: "seeds: 1 is given twice" },
+      { code: "BAD_USER_INPUT", field: "grid.ngf", message: "grid.ngf: 2000: must be a whole number from 1 to 1024" },
     ]);
+    expect(await refused({ base: tiny, grid: { lr: [] } })).toEqual([{ code: "BAD_USER_INPUT", field: "grid.lr", message: "grid.lr: give at least one value, or leave it out" }]);
     expect(await refused({ base: tiny, grid: { ngf: [4, 2000], beta1: [0.5, 1.5] } })).toEqual([
       // In the order of the combinations: (beta1 0.5, ngf 2000) comes before (beta1 1.5, ngf 4).
       expect.objectContaining({ field: "grid.ngf", message: "grid.ngf: 2000: must be a whole number from 1 to 1024" }),

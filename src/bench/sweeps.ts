@@ -1,7 +1,8 @@
 /**
  * What a sweep costs the service (DCGAN_BENCH_ONLY=sweeps): scheduling, startSweep of a
  * 100-run grid beside 100 startRun requests, each validated, stored and queued; and its
- * table, three aggregates per run over each run's stored metrics.
+ * table, aggregates over each run's stored metrics: read first, then again as a polling
+ * dashboard reads it.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { request } from "node:http";
@@ -89,7 +90,7 @@ export async function benchSweeps(): Promise<{ rows: SweepBenchRow[]; table: str
       }
     }
     const tableQuery = `{ sweep(id: "${sweepId}") { table { run { id name status } params { field value } final { lossD lossG dX dGz1 dGz2 } bestLossD bestLossG diversity } } }`;
-    await post(tableQuery);
+    const firstTableMs = await timed(() => post(tableQuery));
     const tableTimes: number[] = [];
     for (let i = 0; i < TABLE_REQUESTS; i++) tableTimes.push(await timed(() => post(tableQuery)));
     const tableMs = percentile(tableTimes, 50);
@@ -97,7 +98,8 @@ export async function benchSweeps(): Promise<{ rows: SweepBenchRow[]; table: str
     const rows: SweepBenchRow[] = [
       { what: `startSweep of a ${GRID.lr.length} x ${GRID.ngf.length} grid: every run validated, stored and queued`, totalMs: sweepMs, perRunMs: sweepMs / RUNS },
       { what: `the same ${RUNS} runs as startRun requests, one after another`, totalMs: runsMs, perRunMs: runsMs / RUNS },
-      { what: `its table (default window), ${STORED_PER_RUN.toLocaleString("en")} stored iterations per run, median of ${TABLE_REQUESTS}`, totalMs: tableMs, perRunMs: tableMs / RUNS },
+      { what: `its table (default window), ${STORED_PER_RUN.toLocaleString("en")} stored iterations per run, read first`, totalMs: firstTableMs, perRunMs: firstTableMs / RUNS },
+      { what: `the same table again, as a polling dashboard reads it (whole windows kept), median of ${TABLE_REQUESTS}`, totalMs: tableMs, perRunMs: tableMs / RUNS },
     ];
     const table = [
       `| a sweep of ${RUNS} runs, over HTTP, one run training | total ms | per run ms |`,

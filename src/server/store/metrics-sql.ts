@@ -3,7 +3,7 @@
 // The insert is each dialect's own; the reads are one text for SQLite and PostgreSQL.
 import { METRIC_COLUMNS, type IterationMetrics } from "../../engine/metrics.js";
 import type { Dialect } from "./dialect.js";
-import type { SmoothedMetrics } from "./types.js";
+import type { WindowBests, WindowMeans } from "./types.js";
 import { Prisma, type PrismaClient } from "./generated/client.js";
 
 const COLUMNS = Prisma.raw(METRIC_COLUMNS.map((c) => `"${c}"`).join(", "));
@@ -91,22 +91,30 @@ export function evenlySpacedMetrics(
     ORDER BY m."iteration"`;
 }
 
-/**
- * A run's metrics smoothed over tumbling windows of `window` iterations (sweep tables):
- * the means of the last window, and the lowest loss means of any whole window. Two
- * aggregates over the run's key range.
- */
-export async function smoothedMetrics(prisma: PrismaClient, runId: string, window: number): Promise<SmoothedMetrics> {
-  const w = Prisma.sql`CAST(${window} AS INTEGER)`;
-  const [final] = await prisma.$queryRaw<{ count: number | bigint; lossD: number | null; lossG: number | null; dX: number | null; dGz1: number | null; dGz2: number | null }[]>`
+/** Means over the last `window` stored iterations of a run; null when it has none. */
+export async function lastWindowMeans(prisma: PrismaClient, runId: string, window: number): Promise<WindowMeans | null> {
+  const [means] = await prisma.$queryRaw<(Record<keyof WindowMeans, number | null> & { count: number | bigint })[]>`
     SELECT COUNT(*) AS count, AVG("lossD") AS "lossD", AVG("lossG") AS "lossG", AVG("dX") AS "dX", AVG("dGz1") AS "dGz1", AVG("dGz2") AS "dGz2"
     FROM "Metric"
-    WHERE "runId" = ${runId} AND "iteration" > (SELECT MAX("iteration") FROM "Metric" WHERE "runId" = ${runId}) - ${w}`;
-  const [best] = await prisma.$queryRaw<{ bestLossD: number | null; bestLossG: number | null }[]>`
-    SELECT MIN(d) AS "bestLossD", MIN(g) AS "bestLossG" FROM (
-      SELECT AVG("lossD") AS d, AVG("lossG") AS g FROM "Metric" WHERE "runId" = ${runId}
-      GROUP BY ("iteration" - 1) / ${w} HAVING COUNT(*) = ${w}) AS windows`;
-  if (!final || Number(final.count) === 0) return { final: null, bestLossD: null, bestLossG: null };
-  const means = { lossD: final.lossD!, lossG: final.lossG!, dX: final.dX!, dGz1: final.dGz1!, dGz2: final.dGz2! };
-  return { final: means, bestLossD: best?.bestLossD ?? means.lossD, bestLossG: best?.bestLossG ?? means.lossG };
+    WHERE "runId" = ${runId} AND "iteration" > (SELECT MAX("iteration") FROM "Metric" WHERE "runId" = ${runId}) - CAST(${window} AS INTEGER)`;
+  if (!means || Number(means.count) === 0) return null;
+  return { lossD: means.lossD!, lossG: means.lossG!, dX: means.dX!, dGz1: means.dGz1!, dGz2: means.dGz2! };
+}
+
+/**
+ * The lowest Loss_D and Loss_G means of a run's whole windows after window `afterWindow`
+ * (window k holds iterations k*window+1 .. (k+1)*window; -1: from the first), and the
+ * last whole window's k; nulls when there is none. A whole window never changes (a
+ * replayed iteration is stored again with the same values), so a caller may keep the
+ * answer and ask only for the windows after it next time: one range scan of the new rows.
+ */
+export async function wholeWindowBests(prisma: PrismaClient, runId: string, window: number, afterWindow: number): Promise<WindowBests> {
+  const w = Prisma.sql`CAST(${window} AS INTEGER)`;
+  const [bests] = await prisma.$queryRaw<{ bestLossD: number | null; bestLossG: number | null; lastWhole: number | bigint | null }[]>`
+    SELECT MIN(d) AS "bestLossD", MIN(g) AS "bestLossG", MAX(k) AS "lastWhole" FROM (
+      SELECT ("iteration" - 1) / ${w} AS k, AVG("lossD") AS d, AVG("lossG") AS g FROM "Metric"
+      WHERE "runId" = ${runId} AND "iteration" > ${(afterWindow + 1) * window}
+      GROUP BY 1 HAVING COUNT(*) = ${w}) AS windows`;
+  const lastWhole = bests?.lastWhole;
+  return { bestLossD: bests?.bestLossD ?? null, bestLossG: bests?.bestLossG ?? null, lastWhole: lastWhole === null || lastWhole === undefined ? null : Number(lastWhole) };
 }

@@ -3,7 +3,7 @@ import type { IterationMetrics } from "../../engine/metrics.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import type { Dialect } from "./dialect.js";
 import { Prisma, type PrismaClient } from "./generated/client.js";
-import { evenlySpacedMetrics, insertMetrics, metricsBounds, smoothedMetrics } from "./metrics-sql.js";
+import { evenlySpacedMetrics, insertMetrics, lastWindowMeans, metricsBounds, wholeWindowBests } from "./metrics-sql.js";
 import { openClient } from "./open-client.js";
 import { runRow, toCheckpoint, toRun, toSample, toSweep } from "./rows.js";
 import { InputError } from "../input-error.js";
@@ -20,9 +20,10 @@ import {
   type RunStatus,
   type SampleKind,
   type SampleRecord,
-  type SmoothedMetrics,
   type SweepPage,
   type SweepRecord,
+  type WindowBests,
+  type WindowMeans,
 } from "./types.js";
 
 const NEWEST_FIRST = [{ createdAt: "desc" }, { id: "desc" }] satisfies Prisma.RunOrderByWithRelationInput[];
@@ -212,9 +213,14 @@ export class Store {
     return evenlySpacedMetrics(this.prisma, runId, first, last, maxPoints);
   }
 
-  /** See metrics-sql.ts's smoothedMetrics. */
-  smoothedMetrics(runId: string, window: number): Promise<SmoothedMetrics> {
-    return smoothedMetrics(this.prisma, runId, window);
+  /** Means over the run's last `window` stored iterations; null when it has none. */
+  lastWindowMeans(runId: string, window: number): Promise<WindowMeans | null> {
+    return lastWindowMeans(this.prisma, runId, window);
+  }
+
+  /** See metrics-sql.ts's wholeWindowBests. */
+  wholeWindowBests(runId: string, window: number, afterWindow = -1): Promise<WindowBests> {
+    return wholeWindowBests(this.prisma, runId, window, afterWindow);
   }
 
   /** The newest stored iteration, 0 when there is none. */

@@ -82,13 +82,20 @@ export interface SweepPage {
   hasNextPage: boolean;
 }
 
-/** A run's metrics smoothed over windows of `window` iterations (sweep tables). */
-export interface SmoothedMetrics {
-  /** Means over the last `window` stored iterations (all of them when fewer). */
-  final: { lossD: number; lossG: number; dX: number; dGz1: number; dGz2: number } | null;
-  /** The lowest mean of any whole window (iterations k*window+1 .. (k+1)*window); the final mean when no window is whole. */
+/** Means of a run's metrics over a window of iterations (sweep tables). */
+export interface WindowMeans {
+  lossD: number;
+  lossG: number;
+  dX: number;
+  dGz1: number;
+  dGz2: number;
+}
+
+/** The lowest loss means of a run's whole windows, and the last whole window's index (see metrics-sql.ts). */
+export interface WindowBests {
   bestLossD: number | null;
   bestLossG: number | null;
+  lastWhole: number | null;
 }
 
 export interface RunPage {

@@ -4,6 +4,7 @@ import { collectInputErrors, InputError, InputErrors } from "../input-error.js";
 import { RESUMABLE, type NewRunInput, type RunService } from "../runs/run-service.js";
 import type { Store } from "../store/store.js";
 import { FINISHED_STATUSES, type NewRun, type RunRecord, type SweepRecord } from "../store/types.js";
+import { SweepTables, type SweepTableRow } from "./sweep-table.js";
 import { gridAxes, gridErrors, gridPoints, pointConfig, pointName, type SweepAxisField, type SweepGrid, type SweepPoint } from "./grid.js";
 
 export interface StartSweep {
@@ -29,17 +30,26 @@ export interface SweepServiceOptions {
  * or a lost worker, and resumes as any run does; a sweep's status is its runs'.
  */
 export class SweepService {
-  constructor(private readonly options: SweepServiceOptions) {}
+  private readonly tables: SweepTables;
+
+  constructor(private readonly options: SweepServiceOptions) {
+    this.tables = new SweepTables(options.store);
+  }
+
+  /** The sweep's table (sweep-table.ts), from its runs as just read. */
+  table(sweep: SweepRecord, runs: RunRecord[], window: number): Promise<SweepTableRow[]> {
+    return this.tables.rows(sweep, runs, window);
+  }
 
   async start({ name, base, grid, seeds }: StartSweep): Promise<SweepRecord> {
     const { runs, store, maxQueuedRuns } = this.options;
     const axes = gridAxes(grid);
     const sweepSeeds = seeds ?? [base.seed ?? TRAIN_DEFAULTS.seed];
-    InputErrors.throwIfAny(gridErrors(axes, sweepSeeds, maxQueuedRuns, "MAX_QUEUED_RUNS"));
+    const found = gridErrors(axes, sweepSeeds, maxQueuedRuns, "MAX_QUEUED_RUNS");
     const sweepName = name ?? `sweep ${axes.map((a) => a.field).join("×") || "seeds"}`;
-    const points = gridPoints(axes, sweepSeeds);
-    // Every combination is validated (memory, dataset) before any is stored.
-    const found: InputError[] = [];
+    // Every combination is validated (memory, dataset) before any is stored, and refused
+    // with the lists' errors in one answer; a grid of too many runs is not enumerated.
+    const points = found.some((e) => e.field === "grid") ? [] : gridPoints(axes, sweepSeeds);
     const prepared: NewRun[] = [];
     for (const point of points) {
       const run = await collectInputErrors(found, () => runs.prepare({ ...pointConfig(base, point), name: pointName(sweepName, point) }).catch((err: unknown) => {

@@ -1,6 +1,6 @@
 import { Arg, Ctx, Extensions, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import { InputError } from "../../input-error.js";
-import { DEFAULT_SMOOTHING_WINDOW, sweepTable } from "../../sweeps/sweep-table.js";
+import { DEFAULT_SMOOTHING_WINDOW } from "../../sweeps/sweep-table.js";
 import type { Context } from "../context.js";
 import { StartSweepInput } from "../inputs.js";
 import { pageArguments } from "../pagination.js";
@@ -80,13 +80,13 @@ export class SweepResolver {
   @Extensions({ listSize: "sweepRuns", itemPrice: 600 })
   async table(
     @Root() sweep: Sweep,
-    @Ctx() { store }: Context,
+    @Ctx() { sweeps }: Context,
     @Arg("window", () => Int, { defaultValue: DEFAULT_SMOOTHING_WINDOW }) window: number,
   ): Promise<SweepRow[]> {
     if (!Number.isInteger(window) || window < 1 || window > MAX_SMOOTHING_WINDOW) {
       throw new InputError("window", `must be a whole number from 1 to ${MAX_SMOOTHING_WINDOW}`);
     }
-    return (await sweepTable(store, sweep, sweep.records, window)).map(SweepRow.from);
+    return (await sweeps.table(sweep, sweep.records, window)).map(SweepRow.from);
   }
 }
 
