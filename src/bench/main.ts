@@ -6,6 +6,7 @@
  * the store's section (src/bench/storage.ts).
  * DCGAN_BENCH_ONLY=distributed runs only issue 15's worker-to-replicas streaming (src/bench/distributed.ts).
  * DCGAN_BENCH_ONLY=sweeps runs only a sweep's scheduling and table (src/bench/sweeps.ts).
+ * DCGAN_BENCH_ONLY=live-tail runs only the live tail's viewers (benchLiveTail in src/bench/streaming.ts).
  */
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
   if (process.env.DCGAN_BENCH_ONLY === "storage") return writeSection("storage", await benchStorage());
   if (process.env.DCGAN_BENCH_ONLY === "distributed") return writeSection("distributed", await benchDistributed(DISTRIBUTED_RUN));
   if (process.env.DCGAN_BENCH_ONLY === "sweeps") return writeSection("sweeps", await benchSweeps());
+  if (process.env.DCGAN_BENCH_ONLY === "live-tail") return writeSection("liveTail", await benchLiveTail(1000));
   const report = await backendReport();
   const throughput = await benchThroughput(report);
   const { rows, table } = throughput;
