@@ -14,7 +14,9 @@ import { backendFromEngine, backendToEngine, datasetFromEngine, datasetToEngine 
 import { PRISMA_PATHS } from "../src/server/store/dialect.js";
 import { postgresSchema } from "../src/server/store/postgres-schema.js";
 import { RUN_STATUSES, SAMPLE_KINDS } from "../src/server/store/types.js";
+import { SWEEP_AXES } from "../src/server/sweeps/grid.js";
 import * as queries from "../web/src/queries.js";
+import { GRID } from "../web/src/sweep-grid.js";
 
 /** The committed schema: what clients, GraphiQL and the dashboard see. */
 let published: GraphQLSchema;
@@ -109,6 +111,16 @@ describe("StartRunInput's default values", () => {
 
 describe("the dashboard", () => {
   const documents = operationDocuments(queries);
+
+  it("offers a sweep's grid settings as the schema's SweepGridInput has them (the server's SWEEP_AXES), each Int or Float", () => {
+    const input = published.getType("SweepGridInput");
+    if (!isInputObjectType(input)) throw new Error("no SweepGridInput");
+    const scalar = (type: string) => type.replace(/[[\]!]/g, "");
+    const offered = GRID.map((g) => [g.name, g.kind === "int" ? "Int" : "Float"]);
+    // In the order runs are named by; the published schema lists fields sorted.
+    expect(offered).toEqual(Object.entries(SWEEP_AXES));
+    expect(offered.sort()).toEqual(Object.values(input.getFields()).map((f) => [f.name, scalar(String(f.type))]).sort());
+  });
 
   it("sends only documents the schema validates", () => {
     expect(documents.length).toBeGreaterThanOrEqual(10);

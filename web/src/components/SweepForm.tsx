@@ -2,19 +2,9 @@ import { useEffect, useState } from "preact/hooks";
 import { request } from "../api";
 import { START_SWEEP } from "../queries";
 import { href } from "../router";
-import type { StartSweepMutation, StartSweepMutationVariables, SweepGridInput } from "../schema-types";
+import type { StartSweepMutation, StartSweepMutationVariables } from "../schema-types";
+import { GRID } from "../sweep-grid";
 import { errorsByField, FIELDS, INITIAL_SETTINGS, loadSystem, PRESETS, runInput, RunSettings, type RunSettingsState, type SystemInfo } from "./StartForm";
-
-/** The settings a grid may vary (SweepGridInput), in the order runs are named by. */
-const GRID: { name: keyof SweepGridInput; label: string; kind: "int" | "float" }[] = [
-  { name: "lr", label: "Learning rate", kind: "float" },
-  { name: "beta1", label: "Adam beta1", kind: "float" },
-  { name: "batchSize", label: "Batch size", kind: "int" },
-  { name: "nz", label: "Latent size (nz)", kind: "int" },
-  { name: "ngf", label: "Generator width (ngf)", kind: "int" },
-  { name: "ndf", label: "Discriminator width (ndf)", kind: "int" },
-  { name: "imageSize", label: "Image size", kind: "int" },
-];
 
 /** Every run's settings but its name (made from the sweep's) and seed (the seeds list's). */
 const BASE_FIELDS = FIELDS.filter((f) => f.name !== "name" && f.name !== "seed");

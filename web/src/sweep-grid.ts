@@ -1,0 +1,16 @@
+import type { SweepGridInput } from "./schema-types";
+
+/**
+ * The settings a sweep's grid may vary (SweepGridInput, made from the server's
+ * SWEEP_AXES), in the order runs are named by, with the form's labels; `kind` is the
+ * schema's Int or Float. test/schema-sources.test.ts checks both against the schema.
+ */
+export const GRID: { name: keyof SweepGridInput; label: string; kind: "int" | "float" }[] = [
+  { name: "lr", label: "Learning rate", kind: "float" },
+  { name: "beta1", label: "Adam beta1", kind: "float" },
+  { name: "batchSize", label: "Batch size", kind: "int" },
+  { name: "nz", label: "Latent size (nz)", kind: "int" },
+  { name: "ngf", label: "Generator width (ngf)", kind: "int" },
+  { name: "ndf", label: "Discriminator width (ndf)", kind: "int" },
+  { name: "imageSize", label: "Image size", kind: "int" },
+];
