@@ -190,7 +190,8 @@ export function describeTorch(run: TorchRun): string {
   const ob = run.blas.openblas;
   const blas = ob
     ? `${ob.config}; kernels for ${ob.core} (openblas_get_corename), ${ob.library}`
-    : `${run.blas.build ?? "unknown"} (${run.blas.libraries.join(", ") || "no BLAS library found"})`;
+    : // Debian's python3-torch links the BLAS of the libblas.so.3 alternative: the reference one unless OpenBLAS is installed.
+      `${run.blas.build ?? "unknown"} (${run.blas.libraries.join(", ") || "no BLAS library found"}): not PyTorch at its best, apt-get install libopenblas0-pthread`;
   const onednn = run.onednn.built
     ? `oneDNN ${run.onednn.version ?? "?"} built in, ${run.onednn.available ? "available" : "not available"} and ${run.onednn.enabled ? "enabled" : "disabled"} (torch.backends.mkldnn)`
     : "no oneDNN";
