@@ -29,6 +29,20 @@ export class KeepCheckpointsInput {
   every?: number;
 }
 
+/**
+ * Input settings as the engine names them: the dataset's kind and path as `dataset` and
+ * `dataPath`, enum values as the engine's; the fields left out, or sent as null, absent.
+ */
+function engineSettings({ dataset, backend, ...rest }: { dataset?: DatasetInput; backend?: Backend }): Partial<TrainConfigInput> {
+  const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined && v !== null));
+  return {
+    ...defined,
+    ...(dataset?.kind ? { dataset: datasetToEngine(dataset.kind) } : {}),
+    ...(dataset?.path ? { dataPath: dataset.path } : {}),
+    ...(backend ? { backend: backendToEngine(backend) } : {}),
+  };
+}
+
 /** Omitted fields take the PyTorch DCGAN tutorial's defaults, validated by the engine. */
 @InputType({ description: "A new run; every field defaults to the PyTorch DCGAN tutorial's value" })
 export class StartRunInput {
@@ -90,15 +104,11 @@ export class StartRunInput {
   keepCheckpoints?: KeepCheckpointsInput;
 
   toConfig(): TrainConfigInput & { name?: string; keepCheckpoints?: { last?: number; every?: number } } {
-    const { dataset, backend, name, keepCheckpoints, ...rest } = this;
-    const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined && v !== null));
+    const { name, keepCheckpoints, ...settings } = this;
     return {
-      ...defined,
+      ...engineSettings(settings),
       name: name ?? undefined,
       ...(keepCheckpoints ? { keepCheckpoints: { last: keepCheckpoints.last ?? undefined, every: keepCheckpoints.every ?? undefined } } : {}),
-      ...(dataset?.kind ? { dataset: datasetToEngine(dataset.kind) } : {}),
-      ...(dataset?.path ? { dataPath: dataset.path } : {}),
-      ...(backend ? { backend: backendToEngine(backend) } : {}),
     };
   }
 }
@@ -164,14 +174,7 @@ export class ForkRunInput {
   seed?: number;
 
   toChanges(): Partial<TrainConfigInput> {
-    const { backend, dataset, ...rest } = this;
-    const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined && v !== null));
-    return {
-      ...defined,
-      ...(backend ? { backend: backendToEngine(backend) } : {}),
-      ...(dataset?.kind ? { dataset: datasetToEngine(dataset.kind) } : {}),
-      ...(dataset?.path ? { dataPath: dataset.path } : {}),
-    };
+    return engineSettings(this);
   }
 }
 

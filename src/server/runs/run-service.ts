@@ -95,16 +95,43 @@ export class RunService {
     if (!RESUMABLE.includes(run.status)) {
       throw new InputError("id", `run ${id} is ${run.status}: only STOPPED, FAILED or INTERRUPTED runs can be resumed`);
     }
+    const [queued] = await this.requeue("resumeRun", [await this.resumption(run, checkpointId)]);
+    if (!queued) throw new InputError("id", `run ${id} changed while being resumed: try again`);
+    return queued;
+  }
+
+  /**
+   * Resumes `runs` as resumeRun does, each from its latest checkpoint, admitted together
+   * (or none, when the queue has no room for all); those whose status changed meanwhile
+   * are left as they are. The runs queued.
+   */
+  async resumeAll(operation: "resumeSweep", runs: RunRecord[]): Promise<RunRecord[]> {
+    const resumptions = [];
+    for (const run of runs) resumptions.push(await this.resumption(run));
+    return this.requeue(operation, resumptions);
+  }
+
+  /** Where `run` continues from: the named checkpoint, else its latest; none: from the beginning. */
+  private async resumption(run: RunRecord, checkpointId?: string): Promise<{ run: RunRecord; checkpoint?: CheckpointRecord }> {
     const checkpoint = (checkpointId ? await this.store.getCheckpoint(checkpointId) : await latestResumePoint(this.store, run)) ?? undefined;
-    if (checkpointId && checkpoint?.runId !== id) throw new InputError("checkpointId", `no checkpoint ${checkpointId} in run ${id}`);
+    if (checkpointId && checkpoint?.runId !== run.id) throw new InputError("checkpointId", `no checkpoint ${checkpointId} in run ${run.id}`);
     // A fork's iterations are numbered after its parent's checkpoint: without one, it cannot train at all.
-    if (!checkpoint && run.forkIteration !== null) throw new InputError("id", `run ${id} is a fork whose parent's checkpoint is gone: it has no checkpoint to resume from`);
-    // Without a checkpoint (stopped or interrupted before its first), the run trains again from the beginning.
-    const restart = checkpoint ? {} : { iteration: 0, epoch: 0 };
-    return this.enqueue("resumeRun", 1, async () => {
-      const queued = await this.options.states.transition(id, RESUMABLE, { status: "QUEUED", queuedAt: new Date(), error: null, finishedAt: null, ...restart });
-      if (!queued) throw new InputError("id", `run ${id} changed while being resumed: try again`);
-      await this.options.queue.enqueue(queued, checkpoint);
+    if (!checkpoint && run.forkIteration !== null) throw new InputError("id", `run ${run.id} is a fork whose parent's checkpoint is gone: it has no checkpoint to resume from`);
+    return { run, checkpoint };
+  }
+
+  /** Puts resumable runs back in the queue, together; those no longer resumable are skipped. */
+  private requeue(operation: "resumeRun" | "resumeSweep", resumptions: { run: RunRecord; checkpoint?: CheckpointRecord }[]): Promise<RunRecord[]> {
+    return this.enqueue(operation, resumptions.length, async () => {
+      const queued: RunRecord[] = [];
+      for (const { run, checkpoint } of resumptions) {
+        // Without a checkpoint (stopped or interrupted before its first), the run trains again from the beginning.
+        const restart = checkpoint ? {} : { iteration: 0, epoch: 0 };
+        const requeued = await this.options.states.transition(run.id, RESUMABLE, { status: "QUEUED", queuedAt: new Date(), error: null, finishedAt: null, ...restart });
+        if (!requeued) continue;
+        await this.options.queue.enqueue(requeued, checkpoint);
+        queued.push(requeued);
+      }
       return queued;
     });
   }
@@ -177,7 +204,7 @@ export class RunService {
    * more than MAX_QUEUED_RUNS there. One admission at a time, so that requests arriving
    * together cannot all see room for one more.
    */
-  private enqueue<T>(operation: AdmitOperation | "resumeRun", count: number, admit: () => Promise<T>): Promise<T> {
+  private enqueue<T>(operation: AdmitOperation | "resumeRun" | "resumeSweep", count: number, admit: () => Promise<T>): Promise<T> {
     const admitted = this.admitting.then(async () => {
       const max = this.options.limits.maxQueuedRuns;
       const waiting = await this.store.countQueued();

@@ -1,6 +1,6 @@
 // The service's database: runs, their metrics and the files they produced, in SQLite or PostgreSQL.
 import type { IterationMetrics } from "../../engine/metrics.js";
-import { decodeCursor, encodeCursor } from "./cursor.js";
+import { decodeCursor, encodeCursor, type RunCursor } from "./cursor.js";
 import type { Dialect } from "./dialect.js";
 import { Prisma, type PrismaClient } from "./generated/client.js";
 import { evenlySpacedMetrics, insertMetrics, lastWindowMeans, metricsBounds, wholeWindowBests } from "./metrics-sql.js";
@@ -34,6 +34,11 @@ const QUEUE_ORDER = [{ queuedAt: "asc" }, { id: "asc" }] satisfies Prisma.RunOrd
 const WITHOUT_RUN_ID = { runId: true } as const;
 /** The largest iteration a column holds (Prisma's Int is 32-bit): an open range's end. */
 const MAX_ITERATION = 2 ** 31 - 1;
+
+/** Keyset pagination, newest first: the rows strictly after the cursor's row (runs and sweeps alike). */
+function olderThan({ createdAt, id }: RunCursor) {
+  return { OR: [{ createdAt: { lt: createdAt } }, { createdAt, id: { lt: id } }] };
+}
 
 export class Store {
   private constructor(
@@ -73,8 +78,7 @@ export class Store {
     const rows = await this.prisma.run.findMany({
       where: {
         status,
-        // Keyset pagination: strictly after the cursor's row in the listing order.
-        ...(cursor && { OR: [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }] }),
+        ...(cursor && olderThan(cursor)),
       },
       orderBy: NEWEST_FIRST,
       take: first + 1,
@@ -161,7 +165,7 @@ export class Store {
   async listSweeps({ first, after }: { first: number; after?: string }): Promise<SweepPage> {
     const cursor = after === undefined ? undefined : decodeCursor(after, "sweeps");
     const rows = await this.prisma.sweep.findMany({
-      where: cursor && { OR: [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }] },
+      where: cursor && olderThan(cursor),
       orderBy: NEWEST_FIRST,
       take: first + 1,
     });

@@ -85,11 +85,7 @@ export class SweepService {
     const sweep = await this.get(id);
     const resumable = (await this.options.store.sweepRuns(id)).filter((r) => RESUMABLE.includes(r.status));
     if (resumable.length === 0) throw new InputError("id", `sweep ${id} has no STOPPED, FAILED or INTERRUPTED run to resume`);
-    const room = this.options.maxQueuedRuns - (await this.options.store.countQueued());
-    if (resumable.length > room) {
-      throw new InputError("resumeSweep", `its ${resumable.length} runs to resume would not fit the queue: ${room} more may wait QUEUED (MAX_QUEUED_RUNS)`);
-    }
-    for (const run of resumable) await ignoreChanged(() => this.options.runs.resume(run.id));
+    await this.options.runs.resumeAll("resumeSweep", resumable);
     return sweep;
   }
 
