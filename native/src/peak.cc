@@ -12,11 +12,15 @@ namespace {
 // Returns FLOPs done; `sink` keeps the compiler from dropping the work.
 __attribute__((target("avx2,fma"))) double fmaChains(double seconds, float* sink) {
   const __m256 b = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-6f);
-  // Separate variables, not an array, so that all twelve stay in registers.
-  __m256 a0 = _mm256_set1_ps(1.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
+  // Separate variables, not an array, so that all twelve stay in registers; each starts
+  // from its own value, or the compiler sees twelve copies of one chain and runs one.
+  const __m256 step = _mm256_set1_ps(0.001f);
+  __m256 a0 = _mm256_set1_ps(1.0f), a1 = _mm256_add_ps(a0, step), a2 = _mm256_add_ps(a1, step), a3 = _mm256_add_ps(a2, step),
+         a4 = _mm256_add_ps(a3, step), a5 = _mm256_add_ps(a4, step), a6 = _mm256_add_ps(a5, step), a7 = _mm256_add_ps(a6, step),
+         a8 = _mm256_add_ps(a7, step), a9 = _mm256_add_ps(a8, step), a10 = _mm256_add_ps(a9, step), a11 = _mm256_add_ps(a10, step);
   constexpr long kRound = 1 << 20;
   long rounds = 0;
-  const auto start = std::chrono::steady_clock::now();
+  const auto begin = std::chrono::steady_clock::now();
   do {
     for (long k = 0; k < kRound; k++) {
       a0 = _mm256_fmadd_ps(a0, b, c), a1 = _mm256_fmadd_ps(a1, b, c), a2 = _mm256_fmadd_ps(a2, b, c), a3 = _mm256_fmadd_ps(a3, b, c);
@@ -24,7 +28,7 @@ __attribute__((target("avx2,fma"))) double fmaChains(double seconds, float* sink
       a8 = _mm256_fmadd_ps(a8, b, c), a9 = _mm256_fmadd_ps(a9, b, c), a10 = _mm256_fmadd_ps(a10, b, c), a11 = _mm256_fmadd_ps(a11, b, c);
     }
     rounds++;
-  } while (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < seconds);
+  } while (std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count() < seconds);
   const __m256 sum = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
                                    _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)),
                                                  _mm256_add_ps(_mm256_add_ps(a8, a9), _mm256_add_ps(a10, a11))));

@@ -130,7 +130,7 @@ export function coresFor(machine: Machine, threads: number): number {
 }
 
 /** fp32 GFLOP/s that `threads` threads could reach at most, from the clock and the vector flags. */
-function computedPeakGflops(machine: Machine, threads: number): number {
+export function computedPeakGflops(machine: Machine, threads: number): number {
   return (coresFor(machine, threads) * machine.clockMHz * machine.flopsPerCycle) / 1000;
 }
 
