@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { describe, expect, it } from "vitest";
 import { setThreads } from "../src/engine/backends/threads.js";
-import { adamUpdate, batchNormTraining, leakyRelu } from "../src/engine/training-ops.js";
+import { adamUpdate, batchNormTraining, leakyRelu, relu } from "../src/engine/training-ops.js";
 import { onBackend } from "./helpers.js";
 
 // [input size, kernel, stride, padding, in channels, out channels]
@@ -63,6 +63,19 @@ const normalisationAndGradients = async (backend: "cpu" | "wasm") => {
   });
 };
 
+/** G's ReLU (training-ops' on wasm, tfjs's own on cpu) and its gradient, with exact zeros among the inputs. */
+const reluAndGradient = async (backend: "cpu" | "wasm") => {
+  await onBackend(backend);
+  return tf.tidy(() => {
+    const shape: [number, number, number, number] = [2, 3, 3, 4];
+    const x = tf.tensor4d(values(72, (i) => (i % 5 === 0 ? 0 : Math.sin(i * 0.9))), shape);
+    const weights = tf.tensor4d(values(72, (i) => Math.cos(i * 0.3)), shape);
+    const activation = backend === "wasm" ? relu : (t: tf.Tensor4D) => tf.relu(t);
+    const { value, grad } = tf.valueAndGrad((input: tf.Tensor) => tf.sum(tf.mul(activation(input as tf.Tensor4D), weights)))(x);
+    return [...activation(x).dataSync(), ...value.dataSync(), ...grad.dataSync()];
+  });
+};
+
 /** Three Adam steps of one parameter from its moments. */
 const adamSteps = async (backend: "cpu" | "wasm") => {
   await onBackend(backend);
@@ -106,6 +119,10 @@ export function describeWasmTrainingKernels(threadCounts: number[]): void {
 
     it("Adam's steps equal the cpu backend's", async () => {
       expectClose(await onThreads(() => adamSteps("wasm")), await adamSteps("cpu"));
+    });
+
+    it("ReLU and its gradient equal tfjs's relu on the cpu backend, 0 where the input is 0", async () => {
+      expectClose(await onThreads(() => reluAndGradient("wasm")), await reluAndGradient("cpu"));
     });
 
     it("BatchNorm in training mode and LeakyReLU, with their gradients and batch statistics, equal the cpu backend's", async () => {

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { strideTwoLayers } from "./config.js";
 import type { Rng } from "./rng.js";
-import { batchNormTraining, leakyRelu } from "./training-ops.js";
+import { batchNormTraining, leakyRelu, relu } from "./training-ops.js";
 
 /** PyTorch's BatchNorm2d defaults, which the tutorial uses (Keras's differ). */
 export const BN_EPSILON = 1e-5;
@@ -205,7 +205,7 @@ export function forward(net: Network, input: tf.Tensor, mode: BatchNormMode): tf
         x = batchNorm(net, layer.name, x, mode);
         break;
       case "relu":
-        x = tf.relu(x);
+        x = relu(x);
         break;
       case "leakyRelu":
         x = leakyRelu(x, 0.2);

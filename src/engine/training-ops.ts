@@ -114,3 +114,12 @@ export function leakyRelu(x: tf.Tensor4D, alpha: number): tf.Tensor4D {
   });
   return f(x) as tf.Tensor4D;
 }
+
+/**
+ * ReLU as LeakyReLU with slope 0: the same values and the same gradient (0 at x = 0, as
+ * in PyTorch), and where the backend has the native kernels one pass each way instead of
+ * tfjs's Relu, then Step, Cast and Multiply for its gradient.
+ */
+export function relu(x: tf.Tensor4D): tf.Tensor4D {
+  return leakyRelu(x, 0);
+}
