@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { describe, expect, it } from "vitest";
 import { setThreads } from "../src/engine/backends/threads.js";
-import { adamUpdate, batchNormTraining, leakyRelu, relu } from "../src/engine/training-ops.js";
+import { adamUpdate, batchNormTraining, leakyRelu, relu, runningStatistics, tanh } from "../src/engine/training-ops.js";
 import { onBackend } from "./helpers.js";
 
 // [input size, kernel, stride, padding, in channels, out channels]
@@ -63,16 +63,35 @@ const normalisationAndGradients = async (backend: "cpu" | "wasm") => {
   });
 };
 
-/** G's ReLU (training-ops' on wasm, tfjs's own on cpu) and its gradient, with exact zeros among the inputs. */
-const reluAndGradient = async (backend: "cpu" | "wasm") => {
+/**
+ * One of G's activations, training-ops' on wasm and tfjs's own on cpu, with its gradient;
+ * the inputs include exact zeros.
+ */
+const activationAndGradient = async (backend: "cpu" | "wasm", ours: (x: tf.Tensor4D) => tf.Tensor4D, tfjs: (x: tf.Tensor4D) => tf.Tensor4D) => {
   await onBackend(backend);
   return tf.tidy(() => {
     const shape: [number, number, number, number] = [2, 3, 3, 4];
-    const x = tf.tensor4d(values(72, (i) => (i % 5 === 0 ? 0 : Math.sin(i * 0.9))), shape);
+    const x = tf.tensor4d(values(72, (i) => (i % 5 === 0 ? 0 : 3 * Math.sin(i * 0.9))), shape);
     const weights = tf.tensor4d(values(72, (i) => Math.cos(i * 0.3)), shape);
-    const activation = backend === "wasm" ? relu : (t: tf.Tensor4D) => tf.relu(t);
+    const activation = backend === "wasm" ? ours : tfjs;
     const { value, grad } = tf.valueAndGrad((input: tf.Tensor) => tf.sum(tf.mul(activation(input as tf.Tensor4D), weights)))(x);
     return [...activation(x).dataSync(), ...value.dataSync(), ...grad.dataSync()];
+  });
+};
+
+/** Three updates of BatchNorm's running statistics from batch statistics. */
+const runningStatisticsUpdates = async (backend: "cpu" | "wasm") => {
+  await onBackend(backend);
+  return tf.tidy(() => {
+    let running = [tf.tensor1d(values(7, (i) => 0.1 * i)), tf.tensor1d(values(7, (i) => 1 + 0.2 * i))] as [tf.Tensor1D, tf.Tensor1D];
+    const out: number[] = [];
+    for (let t = 1; t <= 3; t++) {
+      const mean = tf.tensor1d(values(7, (i) => Math.sin(i + t)));
+      const variance = tf.tensor1d(values(7, (i) => 2 + Math.cos(i * t)));
+      running = runningStatistics(running[0], running[1], mean, variance, 0.1, 64 * t);
+      out.push(...running.flatMap((tensor) => [...tensor.dataSync()]));
+    }
+    return out;
   });
 };
 
@@ -122,7 +141,17 @@ export function describeWasmTrainingKernels(threadCounts: number[]): void {
     });
 
     it("ReLU and its gradient equal tfjs's relu on the cpu backend, 0 where the input is 0", async () => {
-      expectClose(await onThreads(() => reluAndGradient("wasm")), await reluAndGradient("cpu"));
+      const tfjsRelu = (x: tf.Tensor4D) => tf.relu(x);
+      expectClose(await onThreads(() => activationAndGradient("wasm", relu, tfjsRelu)), await activationAndGradient("cpu", relu, tfjsRelu));
+    });
+
+    it("Tanh and its gradient equal tfjs's tanh on the cpu backend", async () => {
+      const tfjsTanh = (x: tf.Tensor4D) => tf.tanh(x);
+      expectClose(await onThreads(() => activationAndGradient("wasm", tanh, tfjsTanh)), await activationAndGradient("cpu", tanh, tfjsTanh));
+    });
+
+    it("BatchNorm's running statistics update as the cpu backend's composite ops do", async () => {
+      expectClose(await onThreads(() => runningStatisticsUpdates("wasm")), await runningStatisticsUpdates("cpu"));
     });
 
     it("BatchNorm in training mode and LeakyReLU, with their gradients and batch statistics, equal the cpu backend's", async () => {

@@ -157,6 +157,35 @@ napi_value Adam(napi_env env, napi_callback_info info) {
   });
 }
 
+// tanhForward(x, size, y)
+napi_value TanhForward(napi_env env, napi_callback_info info) {
+  return guarded(env, info, [](const Args& args) -> napi_value {
+    const int64_t size = args.integer(1);
+    tanhForward(args.floats(0, size), size, args.floats(2, size));
+    return nullptr;
+  });
+}
+
+// tanhGradient(dy, y, size, dx)
+napi_value TanhGradient(napi_env env, napi_callback_info info) {
+  return guarded(env, info, [](const Args& args) -> napi_value {
+    const int64_t size = args.integer(2);
+    tanhGradient(args.floats(0, size), args.floats(1, size), size, args.floats(3, size));
+    return nullptr;
+  });
+}
+
+// runningStatistics(runningMean, runningVariance, mean, variance, channels, momentum, count, newMean, newVariance)
+napi_value RunningStatistics(napi_env env, napi_callback_info info) {
+  return guarded(env, info, [](const Args& args) -> napi_value {
+    const int64_t channels = args.integer(4), count = args.integer(6);
+    if (count < 2) throw BadArgument("count must be at least 2");
+    runningStatistics(args.floats(0, channels), args.floats(1, channels), args.floats(2, channels), args.floats(3, channels), channels,
+                      static_cast<float>(args.number(5)), count, args.floats(7, channels), args.floats(8, channels));
+    return nullptr;
+  });
+}
+
 // setThreads(count): the threads every later call uses.
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   return guarded(env, info, [](const Args& args) -> napi_value {
@@ -192,6 +221,9 @@ napi_value Init(napi_env env, napi_value exports) {
       {"leakyRelu", nullptr, LeakyRelu, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"leakyReluGradient", nullptr, LeakyReluGradient, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"tanhForward", nullptr, TanhForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"tanhGradient", nullptr, TanhGradient, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"runningStatistics", nullptr, RunningStatistics, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"fmaPeakGflops", nullptr, FmaPeakGflops, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"describe", nullptr, Describe, nullptr, nullptr, nullptr, napi_default, nullptr},

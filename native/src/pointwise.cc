@@ -137,3 +137,23 @@ void adam(const float* p, const float* g, const float* m, const float* v, int64_
               p1 + begin, m1 + begin, v1 + begin);
   }
 }
+
+void tanhForward(const float* x, int64_t size, float* y) {
+#pragma omp parallel for schedule(static) num_threads(threadsFor(size))
+  for (int64_t i = 0; i < size; i++) y[i] = std::tanh(x[i]);
+}
+
+void tanhGradient(const float* dy, const float* y, int64_t size, float* dx) {
+#pragma omp parallel for schedule(static) num_threads(threadsFor(size))
+  for (int64_t i = 0; i < size; i++) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+}
+
+void runningStatistics(const float* runningMean, const float* runningVariance, const float* mean, const float* variance,
+                       int64_t channels, float momentum, int64_t count, float* newMean, float* newVariance) {
+  const float keep = 1.0f - momentum;
+  const float unbias = static_cast<float>(static_cast<double>(count) / static_cast<double>(count - 1));
+  for (int64_t c = 0; c < channels; c++) {
+    newMean[c] = runningMean[c] * keep + mean[c] * momentum;
+    newVariance[c] = runningVariance[c] * keep + (variance[c] * unbias) * momentum;
+  }
+}

@@ -24,3 +24,16 @@ void adam(const float* p, const float* g, const float* m, const float* v, int64_
 
 // dx = x > 0 ? dy : alpha * dy
 void leakyReluGradient(const float* dy, const float* x, int64_t size, float alpha, float* dx);
+
+// y = tanh(x)
+void tanhForward(const float* x, int64_t size, float* y);
+
+// dx = dy * (1 - y^2), from tanh's output y
+void tanhGradient(const float* dy, const float* y, int64_t size, float* dx);
+
+// BatchNorm's running statistics after one training-mode pass over `count` values per
+// channel, in float and in the order of the composite ops they replace:
+// running = running * (1 - momentum) + batch * momentum, the batch variance unbiased
+// (variance * (count / (count - 1))). One thread: a few hundred channels.
+void runningStatistics(const float* runningMean, const float* runningVariance, const float* mean, const float* variance,
+                       int64_t channels, float momentum, int64_t count, float* newMean, float* newVariance);

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { strideTwoLayers } from "./config.js";
 import type { Rng } from "./rng.js";
-import { batchNormTraining, leakyRelu, relu } from "./training-ops.js";
+import { batchNormTraining, leakyRelu, relu, runningStatistics, tanh } from "./training-ops.js";
 
 /** PyTorch's BatchNorm2d defaults, which the tutorial uses (Keras's differ). */
 export const BN_EPSILON = 1e-5;
@@ -211,7 +211,7 @@ export function forward(net: Network, input: tf.Tensor, mode: BatchNormMode): tf
         x = leakyRelu(x, 0.2);
         break;
       case "tanh":
-        x = tf.tanh(x);
+        x = tanh(x);
         break;
       case "sigmoid":
         x = tf.sigmoid(x);
@@ -245,9 +245,9 @@ export function updateRunningStats(net: Network, moments: BatchMoments[]): void 
     for (const { layer, mean, variance, count } of moments) {
       const runningMean = net.buffers.get(`${layer}.running_mean`)!;
       const runningVar = net.buffers.get(`${layer}.running_var`)!;
-      const unbiased = tf.mul(variance, count / (count - 1));
-      runningMean.assign(tf.add(tf.mul(runningMean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)));
-      runningVar.assign(tf.add(tf.mul(runningVar, 1 - BN_MOMENTUM), tf.mul(unbiased, BN_MOMENTUM)));
+      const [newMean, newVar] = runningStatistics(runningMean as tf.Tensor1D, runningVar as tf.Tensor1D, mean, variance, BN_MOMENTUM, count);
+      runningMean.assign(newMean);
+      runningVar.assign(newVar);
     }
   });
   tf.dispose(moments.flatMap((m) => [m.mean, m.variance]));

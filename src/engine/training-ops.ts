@@ -15,6 +15,10 @@ export const TRAINING_KERNELS = {
   leakyReluGradient: "DcganLeakyReluGradient",
   /** (param, grad, m, v; AdamStep) -> [param, m, v] */
   adam: "DcganAdam",
+  /** (dy, y) -> dx, from tanh's output y */
+  tanhGradient: "DcganTanhGradient",
+  /** (runningMean, runningVariance, mean, variance; momentum, count) -> [runningMean, runningVariance] */
+  runningStatistics: "DcganRunningStatistics",
 } as const;
 
 function hasKernel(name: string): boolean {
@@ -122,4 +126,40 @@ export function leakyRelu(x: tf.Tensor4D, alpha: number): tf.Tensor4D {
  */
 export function relu(x: tf.Tensor4D): tf.Tensor4D {
   return leakyRelu(x, 0);
+}
+
+/** Tanh whose gradient is one kernel where the backend has it (tfjs's is Square, Sub and Multiply). */
+export function tanh(x: tf.Tensor4D): tf.Tensor4D {
+  if (!hasKernel(TRAINING_KERNELS.tanhGradient)) return tf.tanh(x);
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
+    const y = tf.tanh(input);
+    save([y]);
+    return {
+      value: y,
+      gradFunc: (dy, [saved]) => tf.engine().runKernel(TRAINING_KERNELS.tanhGradient, { dy: dy as tf.Tensor, y: saved! }) as tf.Tensor,
+    };
+  });
+  return f(x) as tf.Tensor4D;
+}
+
+/**
+ * PyTorch's running-statistics update after a training-mode BatchNorm pass over `count`
+ * values per channel: running = (1 - momentum) * running + momentum * batch, the
+ * variance unbiased. One kernel where the backend has it, instead of seven tiny ones
+ * whose dispatch costs more than their arithmetic.
+ */
+export function runningStatistics(
+  runningMean: tf.Tensor1D,
+  runningVariance: tf.Tensor1D,
+  mean: tf.Tensor1D,
+  variance: tf.Tensor1D,
+  momentum: number,
+  count: number,
+): [tf.Tensor1D, tf.Tensor1D] {
+  if (hasKernel(TRAINING_KERNELS.runningStatistics)) {
+    return tf.engine().runKernel(TRAINING_KERNELS.runningStatistics, { runningMean, runningVariance, mean, variance }, { momentum, count }) as [tf.Tensor1D, tf.Tensor1D];
+  }
+  const unbiased = tf.mul(variance, count / (count - 1));
+  return [tf.add(tf.mul(runningMean, 1 - momentum), tf.mul(mean, momentum)), tf.add(tf.mul(runningVariance, 1 - momentum), tf.mul(unbiased, momentum))];
 }

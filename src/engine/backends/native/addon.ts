@@ -15,6 +15,9 @@ export interface NativeKernels {
   leakyRelu(x: Float32Array, size: number, alpha: number, y: Float32Array): void;
   leakyReluGradient(dy: Float32Array, x: Float32Array, size: number, alpha: number, dx: Float32Array): void;
   adam(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, size: number, beta1: number, beta2: number, eps: number, stepSize: number, bias2Sqrt: number, newParam: Float32Array, newM: Float32Array, newV: Float32Array): void;
+  tanhForward(x: Float32Array, size: number, y: Float32Array): void;
+  tanhGradient(dy: Float32Array, y: Float32Array, size: number, dx: Float32Array): void;
+  runningStatistics(runningMean: Float32Array, runningVariance: Float32Array, mean: Float32Array, variance: Float32Array, channels: number, momentum: number, count: number, newMean: Float32Array, newVariance: Float32Array): void;
   setThreads(count: number): void;
   /** fp32 GFLOP/s of independent FMA chains on every thread, for about `seconds`; 0 without AVX2 and FMA. */
   fmaPeakGflops(seconds: number): number;

@@ -46,6 +46,24 @@ export function registerNativeTrainingLayers(addon: NativeKernels): void {
     );
     return outputs;
   });
+  register("Tanh", ({ x }, wasm) => {
+    const y = wasm.makeOutput(x!.shape, "float32");
+    withViews(wasm, [x!, y], (xs, ys) => addon.tanhForward(xs!, xs!.length, ys!));
+    return y;
+  });
+  register(TRAINING_KERNELS.tanhGradient, ({ dy, y }, wasm) => {
+    const dx = wasm.makeOutput(y!.shape, "float32");
+    withViews(wasm, [dy!, y!, dx], (d, ys, out) => addon.tanhGradient(d!, ys!, ys!.length, out!));
+    return dx;
+  });
+  register(TRAINING_KERNELS.runningStatistics, ({ runningMean, runningVariance, mean, variance }, wasm, { momentum, count }) => {
+    const channels = mean!.shape[0]!;
+    const outputs = [wasm.makeOutput([channels], "float32"), wasm.makeOutput([channels], "float32")];
+    withViews(wasm, [runningMean!, runningVariance!, mean!, variance!, ...outputs], (rm, rv, m, v, newMean, newVariance) =>
+      addon.runningStatistics(rm!, rv!, m!, v!, channels, momentum!, count!, newMean!, newVariance!),
+    );
+    return outputs;
+  });
   register(TRAINING_KERNELS.leakyReluGradient, ({ dy, x }, wasm, { alpha }) => {
     const dx = wasm.makeOutput(x!.shape, "float32");
     withViews(wasm, [dy!, x!, dx], (d, xs, out) => addon.leakyReluGradient(d!, xs!, xs!.length, alpha!, out!));
