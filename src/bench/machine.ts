@@ -45,18 +45,24 @@ export interface Machine {
 
 const PEAK_SECONDS = 0.5;
 
-/** The FMA throughput of each number of threads, measured by the native addon. */
-function measurePeak(threadCounts: number[]): Map<number, number> {
+/** The FMA throughput of `threads` threads for about `seconds`, measured by the native addon; null without it or AVX2 + FMA. */
+export function measureFmaPeak(threads: number, seconds: number): number | null {
   const loaded = loadAddon();
-  const peaks = new Map<number, number>();
-  if (!loaded.loaded) return peaks;
-  for (const threads of threadCounts) {
-    loaded.addon.setThreads(threads);
-    const gflops = loaded.addon.fmaPeakGflops(PEAK_SECONDS);
-    if (gflops > 0) peaks.set(threads, gflops);
-  }
+  if (!loaded.loaded) return null;
+  loaded.addon.setThreads(threads);
+  const gflops = loaded.addon.fmaPeakGflops(seconds);
   // Back to the setting the kernels were told of.
   loaded.addon.setThreads(threadCount());
+  return gflops > 0 ? gflops : null;
+}
+
+/** The FMA throughput of each number of threads. */
+function measurePeak(threadCounts: number[]): Map<number, number> {
+  const peaks = new Map<number, number>();
+  for (const threads of threadCounts) {
+    const gflops = measureFmaPeak(threads, PEAK_SECONDS);
+    if (gflops !== null) peaks.set(threads, gflops);
+  }
   return peaks;
 }
 

@@ -7,6 +7,7 @@
  * DCGAN_BENCH_ONLY=distributed runs only issue 15's worker-to-replicas streaming (src/bench/distributed.ts).
  * DCGAN_BENCH_ONLY=sweeps runs only a sweep's scheduling and table (src/bench/sweeps.ts).
  * DCGAN_BENCH_ONLY=live-tail runs only the live tail's viewers (benchLiveTail in src/bench/streaming.ts).
+ * DCGAN_BENCH_ONLY=scaling runs only every core against one, beside the machine's own (src/bench/scaling.ts).
  */
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
@@ -20,6 +21,7 @@ import { benchDistributed } from "./distributed.js";
 import { percentile } from "./stats.js";
 import { benchOut, machineLabel, writeSection } from "./section.js";
 import { benchStorage } from "./storage.js";
+import { benchScaling } from "./scaling.js";
 import { benchSweeps } from "./sweeps.js";
 import { benchLiveTail, benchStreaming } from "./streaming.js";
 import { benchThroughput } from "./throughput.js";
@@ -46,15 +48,19 @@ async function main(): Promise<void> {
   if (process.env.DCGAN_BENCH_ONLY === "distributed") return writeSection("distributed", await benchDistributed(DISTRIBUTED_RUN));
   if (process.env.DCGAN_BENCH_ONLY === "sweeps") return writeSection("sweeps", await benchSweeps());
   if (process.env.DCGAN_BENCH_ONLY === "live-tail") return writeSection("liveTail", await benchLiveTail(1000));
+  if (process.env.DCGAN_BENCH_ONLY === "scaling") return writeSection("scaling", await benchScaling());
   const report = await backendReport();
   const throughput = await benchThroughput(report);
-  const { rows, table } = throughput;
+  // Every core against one, beside what the machine itself gives (the table's rows are minutes apart).
+  const scaling = await benchScaling();
+  const { rows } = throughput;
+  const table = `${throughput.table}\n\n${scaling.table}`;
   const machine = machineLabel();
   const out = benchOut();
   const { header, ...throughputJson } = throughput;
   if (process.env.DCGAN_BENCH_ONLY === "throughput") {
     process.stdout.write(`\nMachine: ${machine}\n${header}\n\n${table}\n`);
-    await writeFile(out, JSON.stringify({ date: new Date().toISOString(), machine, backends: report, rows, throughput: throughputJson }, null, 2));
+    await writeFile(out, JSON.stringify({ date: new Date().toISOString(), machine, backends: report, rows, throughput: throughputJson, scaling: scaling.rows }, null, 2));
     process.stdout.write(`\nwrote ${out}\n`);
     return;
   }
@@ -105,7 +111,7 @@ async function main(): Promise<void> {
   process.stdout.write(`\nMachine: ${machine}\n${header}\n\n${table}\n\n${queryTable}\n\n${pipelineTable}\n\n${streamingTable}\n\n${liveTail.table}\n\n${distributed.table}\n\n${sweeps.table}\n`);
   await writeFile(
     out,
-    JSON.stringify({ date: new Date().toISOString(), machine, backends: report, rows, throughput: throughputJson, queries, dashboard, pipeline, streaming, liveTail: liveTail.rows, distributed: distributed.rows, sweeps: sweeps.rows }, null, 2),
+    JSON.stringify({ date: new Date().toISOString(), machine, backends: report, rows, throughput: throughputJson, scaling: scaling.rows, queries, dashboard, pipeline, streaming, liveTail: liveTail.rows, distributed: distributed.rows, sweeps: sweeps.rows }, null, 2),
   );
   process.stdout.write(`\nwrote ${out}\n`);
 }

@@ -89,31 +89,41 @@ export function iterationFlops(config: BenchConfig): number {
   return 9 * forwardFlops(discriminatorLayers(config), config.imageSize) + 3 * forwardFlops(generatorLayers(config), 1);
 }
 
-async function benchTfjs(config: BenchConfig): Promise<Measurement> {
+/** A fresh Gan of `config` on the active backend with one fixed real batch; `iterate` times one whole iteration, in seconds. */
+export function trainingLoop(config: BenchConfig): { iterate(): Promise<number>; dispose(): void } {
   const gan = Gan.create(config, { lr: 0.0002, beta1: 0.5 }, 999);
   const real = tf.randomUniform([config.batchSize, config.imageSize, config.imageSize, config.channels], -1, 1) as tf.Tensor4D;
-  const iterate = async () => {
-    const noise = tf.randomNormal([config.batchSize, config.nz]) as tf.Tensor2D;
-    const start = performance.now();
-    await gan.step(real, noise);
-    noise.dispose();
-    return (performance.now() - start) / 1000;
+  return {
+    async iterate() {
+      const noise = tf.randomNormal([config.batchSize, config.nz]) as tf.Tensor2D;
+      const start = performance.now();
+      await gan.step(real, noise);
+      noise.dispose();
+      return (performance.now() - start) / 1000;
+    },
+    dispose() {
+      real.dispose();
+      gan.dispose();
+    },
   };
+}
+
+async function benchTfjs(config: BenchConfig): Promise<Measurement> {
+  const loop = trainingLoop(config);
   try {
-    const cold = await iterate(); // kernels compile, memory is allocated
+    const cold = await loop.iterate(); // kernels compile, memory is allocated
     // A backend this slow (pure-JS cpu) would take minutes per timed iteration; its cold one says enough.
     if (cold > MAX_SECONDS) return { imagesPerSecond: config.batchSize / cold, note: "one cold iteration: too slow to time more" };
     const times: number[] = [];
     let total = 0;
     while (times.length < MAX_ITERATIONS && total < MAX_SECONDS) {
-      const t = await iterate();
+      const t = await loop.iterate();
       times.push(t);
       total += t;
     }
     return { imagesPerSecond: config.batchSize / percentile(times, 50), note: `median of ${times.length} iterations` };
   } finally {
-    real.dispose();
-    gan.dispose();
+    loop.dispose();
   }
 }
 
@@ -123,10 +133,15 @@ function listFromEnv(name: string): string[] | null {
 }
 
 
+/** The configurations to measure: all, or those DCGAN_BENCH_CONFIGS names ("b", "a,b"). */
+export function selectedConfigs(): BenchConfig[] {
+  const configNames = listFromEnv("DCGAN_BENCH_CONFIGS");
+  return configNames ? CONFIGS.filter((c) => configNames.some((n) => c.name.startsWith(`(${n})`))) : CONFIGS;
+}
+
 export async function benchThroughput(report: BackendStatus[]): Promise<Throughput> {
   const machine = describeMachine();
-  const configNames = listFromEnv("DCGAN_BENCH_CONFIGS");
-  const configs = configNames ? CONFIGS.filter((c) => configNames.some((n) => c.name.startsWith(`(${n})`))) : CONFIGS;
+  const configs = selectedConfigs();
   const backendNames = listFromEnv("DCGAN_BENCH_BACKENDS");
   const backends = report.filter((r) => r.available && (!backendNames || backendNames.includes(r.name)));
   const threadCounts = [...new Set([1, ALL_CORES])];
