@@ -203,6 +203,15 @@ napi_value FmaPeakGflops(napi_env env, napi_callback_info info) {
   });
 }
 
+// triadGBps(seconds): the memory bandwidth of the current threads, measured.
+napi_value TriadGBps(napi_env env, napi_callback_info info) {
+  return guarded(env, info, [env](const Args& args) -> napi_value {
+    napi_value result;
+    napi_create_double(env, triadGBps(args.number(0)), &result);
+    return result;
+  });
+}
+
 // describe(): oneDNN's version and the kernel it picks here.
 napi_value Describe(napi_env env, napi_callback_info info) {
   return guarded(env, info, [env](const Args&) -> napi_value {
@@ -225,6 +234,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"tanhGradient", nullptr, TanhGradient, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"runningStatistics", nullptr, RunningStatistics, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"fmaPeakGflops", nullptr, FmaPeakGflops, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"triadGBps", nullptr, TriadGBps, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"describe", nullptr, Describe, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include <chrono>
+#include <vector>
 
 namespace {
 
@@ -49,4 +50,22 @@ double fmaPeakGflops(double seconds) {
     elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
   return flops / elapsed / 1e9;
+}
+
+double triadGBps(double seconds) {
+  constexpr int64_t kElements = int64_t{8} << 20;
+  static std::vector<float> a(kElements), b(kElements, 1.0f), c(kElements, 2.0f);
+  int64_t passes = 0;
+  const auto start = std::chrono::steady_clock::now();
+  double elapsed = 0;
+  do {
+    float* __restrict out = a.data();
+    const float* __restrict x = b.data();
+    const float* __restrict y = c.data();
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < kElements; i++) out[i] = x[i] + 1.5f * y[i];
+    passes++;
+    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  } while (elapsed < seconds);
+  return static_cast<double>(passes) * kElements * 3 * sizeof(float) / elapsed / 1e9;
 }

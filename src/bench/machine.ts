@@ -1,7 +1,7 @@
 /**
  * The machine the bench runs on: the CPU's model and vector flags, the cores this
- * process may use, and the fp32 peak they could reach, against which each backend's
- * GFLOP/s is put.
+ * process may use, the fp32 peak they could reach, against which each backend's
+ * GFLOP/s is put, and their memory bandwidth.
  *
  * The peak is cores x clock x FLOPs per cycle per core, where FLOPs per cycle come from
  * the widest fused multiply-add the CPU has (an FMA counts 2 FLOPs per lane):
@@ -17,10 +17,12 @@
  * reach it. So where the native kernels' addon is built, the peak is measured instead:
  * every thread runs twelve independent 256-bit FMA chains for half a second (more
  * chains than the FMA units' latency hides), and the FLOPs done per second are the
- * peak; the computed one is printed beside it.
+ * peak; the computed one is printed beside it. The memory bandwidth is measured there
+ * too (STREAM's triad on every thread): what memory-bound work (BatchNorm, activations,
+ * Adam) can gain from more cores is bounded by it, not by the FMA units.
  */
 import { readFileSync } from "node:fs";
-import { loadAddon } from "../engine/backends/native/addon.js";
+import { loadAddon, type NativeKernels } from "../engine/backends/native/addon.js";
 import { ALL_CORES, threadCount, threadsLabel } from "../engine/backends/threads.js";
 
 export interface Machine {
@@ -41,29 +43,41 @@ export interface Machine {
   flopsPerCycleReason: string;
   /** Measured FMA throughput in GFLOP/s, by number of threads; empty without the addon or AVX2. */
   measuredPeak: Map<number, number>;
+  /** Measured memory bandwidth in GB/s (STREAM's triad), by number of threads; empty without the addon. */
+  measuredBandwidth: Map<number, number>;
 }
 
 const PEAK_SECONDS = 0.5;
 
-/** The FMA throughput of `threads` threads for about `seconds`, measured by the native addon; null without it or AVX2 + FMA. */
-export function measureFmaPeak(threads: number, seconds: number): number | null {
+/** Runs one of the addon's measurements on `threads` threads; null without the addon, or where it measured nothing (no AVX2 + FMA). */
+function onThreads(threads: number, measure: (addon: NativeKernels) => number): number | null {
   const loaded = loadAddon();
   if (!loaded.loaded) return null;
   loaded.addon.setThreads(threads);
-  const gflops = loaded.addon.fmaPeakGflops(seconds);
+  const value = measure(loaded.addon);
   // Back to the setting the kernels were told of.
   loaded.addon.setThreads(threadCount());
-  return gflops > 0 ? gflops : null;
+  return value > 0 ? value : null;
 }
 
-/** The FMA throughput of each number of threads. */
-function measurePeak(threadCounts: number[]): Map<number, number> {
-  const peaks = new Map<number, number>();
+/** The fp32 FMA throughput of `threads` threads for about `seconds`, in GFLOP/s. */
+export function measureFmaPeak(threads: number, seconds: number): number | null {
+  return onThreads(threads, (addon) => addon.fmaPeakGflops(seconds));
+}
+
+/** The memory bandwidth of `threads` threads for about `seconds` (STREAM's triad), in GB/s. */
+export function measureBandwidth(threads: number, seconds: number): number | null {
+  return onThreads(threads, (addon) => addon.triadGBps(seconds));
+}
+
+/** A measurement on each number of threads, where it could be made. */
+function measureEach(threadCounts: number[], measure: (threads: number) => number | null): Map<number, number> {
+  const values = new Map<number, number>();
   for (const threads of threadCounts) {
-    const gflops = measureFmaPeak(threads, PEAK_SECONDS);
-    if (gflops !== null) peaks.set(threads, gflops);
+    const value = measure(threads);
+    if (value !== null) values.set(threads, value);
   }
-  return peaks;
+  return values;
 }
 
 function cpuinfoField(text: string, name: string): string | undefined {
@@ -126,7 +140,8 @@ export function describeMachine(): Machine {
     clockSource,
     flopsPerCycle,
     flopsPerCycleReason,
-    measuredPeak: measurePeak([...new Set([1, ALL_CORES])]),
+    measuredPeak: measureEach([...new Set([1, ALL_CORES])], (threads) => measureFmaPeak(threads, PEAK_SECONDS)),
+    measuredBandwidth: measureEach([...new Set([1, ALL_CORES])], (threads) => measureBandwidth(threads, PEAK_SECONDS)),
   };
 }
 
@@ -148,6 +163,7 @@ export function peakGflops(machine: Machine, threads: number): number {
 export function machineLines(machine: Machine): string[] {
   const all = machine.cpus;
   const measured = [...machine.measuredPeak].map(([threads, gflops]) => `${gflops.toFixed(1)} GFLOP/s on ${threadsLabel(threads)}`);
+  const bandwidth = [...machine.measuredBandwidth].map(([threads, gbps]) => `${gbps.toFixed(1)} GB/s on ${threadsLabel(threads)}`);
   return [
     `CPU: ${machine.model} (${machine.vendor}, family ${machine.family ?? "?"}), ${all} logical CPUs for this process (os.availableParallelism()), ` +
       `${machine.threadsPerCore} per core; vector flags: ${machine.vectorFlags.join(" ") || "none of avx512f avx2 fma avx"}`,
@@ -157,5 +173,6 @@ export function machineLines(machine: Machine): string[] {
     measured.length
       ? `fp32 peak measured (12 independent 256-bit FMA chains per thread, ${PEAK_SECONDS} s): ${measured.join(", ")}; the % of peak below is of this`
       : "fp32 peak not measured (needs the native kernels' addon and AVX2 + FMA); the % of peak below is of the computed one",
+    ...(bandwidth.length ? [`memory bandwidth measured (STREAM's triad over 3 x 32 MiB, ${PEAK_SECONDS} s): ${bandwidth.join(", ")}`] : []),
   ];
 }

@@ -6,15 +6,17 @@
  * next. Two numbers measured minutes apart, as the throughput table's rows are, can then
  * say 1.0x or 2.0x for the same code. Here one Gan trains in pairs of iterations, one on
  * one thread and one on every core, a fraction of a second apart for (b); right before
- * each iteration the native addon measures the machine's FMA throughput on as many
- * threads. Each pair gives the training's ratio and, beside it, the ratio the machine
- * offered compute-bound code at that moment.
+ * each iteration the native addon measures the machine's FMA throughput and memory
+ * bandwidth on as many threads. Each pair gives the training's ratio and, beside it, the
+ * ratios the machine offered compute-bound and memory-bound code at that moment: an
+ * iteration, convolutions and memory-bound layers, can gain no more than the first,
+ * and its memory-bound part no more than the second.
  *
  * DCGAN_BENCH_ONLY=scaling runs it alone (DCGAN_BENCH_CONFIGS narrows it down).
  */
 import { probeBackend, useBackend } from "../engine/backends/index.js";
 import { ALL_CORES, setThreads, threadsLabel } from "../engine/backends/threads.js";
-import { measureFmaPeak } from "./machine.js";
+import { measureBandwidth, measureFmaPeak } from "./machine.js";
 import { percentile } from "./stats.js";
 import { type BenchConfig, selectedConfigs, trainingLoop } from "./throughput.js";
 
@@ -22,8 +24,8 @@ import { type BenchConfig, selectedConfigs, trainingLoop } from "./throughput.js
 const MIN_PAIRS = 4;
 const MAX_PAIRS = 30;
 const PAIR_SECONDS = 40;
-/** The FMA measurement before each iteration: long enough to be stable, short beside an iteration. */
-const FMA_SECONDS = 0.05;
+/** Each of the machine's measurements before an iteration: long enough to be stable, short beside an iteration. */
+const PROBE_SECONDS = 0.05;
 
 export interface ScalingRow {
   config: string;
@@ -35,7 +37,9 @@ export interface ScalingRow {
   /** Per pair: the one-thread iteration's time over the every-core one's. */
   training: Spread;
   /** Per pair: the FMA throughput of every core over one thread's, measured right before each iteration. */
-  machine: Spread;
+  compute: Spread;
+  /** Per pair: the memory bandwidth of every core over one thread's, measured likewise. */
+  memory: Spread;
 }
 
 /** The median and the middle half (25th to 75th percentile) of per-pair ratios. */
@@ -49,12 +53,18 @@ function spread(values: number[]): Spread {
   return { median: percentile(values, 50), p25: percentile(values, 25), p75: percentile(values, 75) };
 }
 
-/** One iteration on `threads` threads, with the machine's FMA throughput on as many measured right before it. */
-async function measuredIteration(loop: ReturnType<typeof trainingLoop>, threads: number): Promise<{ fma: number; seconds: number }> {
-  const fma = measureFmaPeak(threads, FMA_SECONDS);
-  if (fma === null) throw new Error("the FMA throughput needs the native kernels' addon and AVX2 + FMA");
+/**
+ * One iteration on `threads` threads, with the machine's FMA throughput and memory
+ * bandwidth on as many measured right before it. Every iteration thus starts with the
+ * caches as the bandwidth's 96 MiB stream leaves them: both of a pair alike, and slower
+ * than the throughput table's iterations, which follow one another.
+ */
+async function measuredIteration(loop: ReturnType<typeof trainingLoop>, threads: number): Promise<{ fma: number; bandwidth: number; seconds: number }> {
+  const fma = measureFmaPeak(threads, PROBE_SECONDS);
+  const bandwidth = measureBandwidth(threads, PROBE_SECONDS);
+  if (fma === null || bandwidth === null) throw new Error("the machine's measurements need the native kernels' addon and AVX2 + FMA");
   setThreads(threads);
-  return { fma, seconds: await loop.iterate() };
+  return { fma, bandwidth, seconds: await loop.iterate() };
 }
 
 async function scalingOf(config: BenchConfig): Promise<ScalingRow> {
@@ -67,7 +77,8 @@ async function scalingOf(config: BenchConfig): Promise<ScalingRow> {
     }
     const times = { one: [] as number[], all: [] as number[] };
     const training: number[] = [];
-    const machine: number[] = [];
+    const compute: number[] = [];
+    const memory: number[] = [];
     let total = 0;
     while (training.length < MIN_PAIRS || (training.length < MAX_PAIRS && total < PAIR_SECONDS)) {
       // Which goes first alternates, so that neither always follows the other's cache state.
@@ -77,7 +88,8 @@ async function scalingOf(config: BenchConfig): Promise<ScalingRow> {
       times.one.push(one.seconds);
       times.all.push(all.seconds);
       training.push(one.seconds / all.seconds);
-      machine.push(all.fma / one.fma);
+      compute.push(all.fma / one.fma);
+      memory.push(all.bandwidth / one.bandwidth);
       total += one.seconds + all.seconds;
     }
     return {
@@ -87,7 +99,8 @@ async function scalingOf(config: BenchConfig): Promise<ScalingRow> {
       oneThread: config.batchSize / percentile(times.one, 50),
       allCores: config.batchSize / percentile(times.all, 50),
       training: spread(training),
-      machine: spread(machine),
+      compute: spread(compute),
+      memory: spread(memory),
     };
   } finally {
     loop.dispose();
@@ -104,21 +117,21 @@ export async function benchScaling(): Promise<{ rows: ScalingRow[]; table: strin
   if (!why) {
     for (const config of selectedConfigs()) {
       const row = await scalingOf(config);
-      process.stderr.write(`scaling ${row.config}: training ${row.training.median.toFixed(2)}x, machine ${row.machine.median.toFixed(2)}x\n`);
+      process.stderr.write(`scaling ${row.config}: training ${row.training.median.toFixed(2)}x, FMA ${row.compute.median.toFixed(2)}x, memory ${row.memory.median.toFixed(2)}x\n`);
       rows.push(row);
     }
   }
   const all = threadsLabel(ALL_CORES);
   const middle = (r: Spread) => `${r.p25.toFixed(2)}-${r.p75.toFixed(2)}`;
   const table = [
-    `| tfjs wasm with the native kernels: pairs of iterations, one on 1 thread and one on ${all}, in alternating order, the machine's FMA throughput measured right before each | pairs | 1 thread, images/s | ${all}, images/s | training: ${all} / 1 thread, median pair | middle half | the machine: FMA on ${all} / 1 thread, same pairs | middle half | training's share of the machine's gain |`,
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    `| tfjs wasm with the native kernels: pairs of iterations, one on 1 thread and one on ${all}, in alternating order, the machine measured right before each | pairs | 1 thread, images/s | ${all}, images/s | training: ${all} / 1 thread, median pair | middle half | the machine's FMA throughput, ${all} / 1 thread, same pairs | middle half | its memory bandwidth, ${all} / 1 thread, same pairs | middle half |`,
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ...(why
-      ? [`| not measured: ${why} | - | - | - | - | - | - | - | - |`]
+      ? [`| not measured: ${why} | - | - | - | - | - | - | - | - | - |`]
       : rows.map(
           (r) =>
             `| ${r.config} | ${r.pairs} | ${r.oneThread.toFixed(1)} | ${r.allCores.toFixed(1)} | ${r.training.median.toFixed(2)}x | ${middle(r.training)} | ` +
-            `${r.machine.median.toFixed(2)}x | ${middle(r.machine)} | ${((100 * (r.training.median - 1)) / (r.machine.median - 1)).toFixed(0)} % |`,
+            `${r.compute.median.toFixed(2)}x | ${middle(r.compute)} | ${r.memory.median.toFixed(2)}x | ${middle(r.memory)} |`,
         )),
   ].join("\n");
   return { rows, table };

@@ -21,6 +21,8 @@ export interface NativeKernels {
   setThreads(count: number): void;
   /** fp32 GFLOP/s of independent FMA chains on every thread, for about `seconds`; 0 without AVX2 and FMA. */
   fmaPeakGflops(seconds: number): number;
+  /** GB/s of STREAM's triad over 96 MiB on every thread, for about `seconds`. */
+  triadGBps(seconds: number): number;
   /** oneDNN's version and the kernel it picks here, e.g. "2.6.3 jit:avx2". */
   describe(): string;
 }
