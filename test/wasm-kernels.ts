@@ -43,8 +43,12 @@ const inputGradientAndTransposed = async (backend: "cpu" | "wasm", [h, k, s, pad
   });
 };
 
-/** Training-mode BatchNorm then LeakyReLU: the output and the gradients of a weighted sum of it. */
-const normalisationAndGradients = async (backend: "cpu" | "wasm") => {
+/**
+ * Training-mode BatchNorm then LeakyReLU with `slope`: as two ops, or fused (the
+ * activation in BatchNorm's passes where the kernels are). The output and the gradients
+ * of a weighted sum of it, and the batch statistics.
+ */
+const normalisationAndGradients = async (backend: "cpu" | "wasm", slope: number, fused: boolean) => {
   await onBackend(backend);
   return tf.tidy(() => {
     const [n, h, w, c] = [3, 5, 4, 6];
@@ -53,11 +57,11 @@ const normalisationAndGradients = async (backend: "cpu" | "wasm") => {
     const beta = tf.tensor1d(values(c, (i) => 0.05 * i - 0.1));
     const weights = tf.tensor4d(values(n * h * w * c, (i) => Math.cos(i * 0.11)), [n, h, w, c]);
     const statistics: number[] = [];
-    const layer = (input: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
-      leakyRelu(
-        batchNormTraining(input as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5, (mean, variance) => statistics.push(...mean.dataSync(), ...variance.dataSync())),
-        0.2,
-      );
+    const onStats = (mean: tf.Tensor1D, variance: tf.Tensor1D) => statistics.push(...mean.dataSync(), ...variance.dataSync());
+    const layer = (input: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+      const [x4, g1, b1] = [input as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D];
+      return fused ? batchNormTraining(x4, g1, b1, 1e-5, { slope, onStats }) : leakyRelu(batchNormTraining(x4, g1, b1, 1e-5, { onStats }), slope);
+    };
     const { value, grads } = tf.valueAndGrads((input: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(layer(input, g, b), weights)))([x, gamma, beta]);
     return [...layer(x, gamma, beta).dataSync(), ...value.dataSync(), ...grads.flatMap((g) => [...g.dataSync()]), ...statistics];
   });
@@ -155,7 +159,11 @@ export function describeWasmTrainingKernels(threadCounts: number[]): void {
     });
 
     it("BatchNorm in training mode and LeakyReLU, with their gradients and batch statistics, equal the cpu backend's", async () => {
-      expectClose(await onThreads(() => normalisationAndGradients("wasm")), await normalisationAndGradients("cpu"));
+      expectClose(await onThreads(() => normalisationAndGradients("wasm", 0.2, false)), await normalisationAndGradients("cpu", 0.2, false));
+    });
+
+    it.each([0.2, 0])("BatchNorm with the activation of slope %f in its own passes equals the two ops on the cpu backend", async (slope) => {
+      expectClose(await onThreads(() => normalisationAndGradients("wasm", slope, true)), await normalisationAndGradients("cpu", slope, false));
     });
   });
 }

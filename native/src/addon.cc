@@ -107,23 +107,24 @@ napi_value Convolution(napi_env env, napi_callback_info info) {
   });
 }
 
-// batchNormForward(x, rows, channels, gamma, beta, epsilon, y, mean, variance)
+// batchNormForward(x, rows, channels, gamma, beta, epsilon, slope, y, mean, variance)
 napi_value BatchNormForward(napi_env env, napi_callback_info info) {
   return guarded(env, info, [](const Args& args) -> napi_value {
     const int64_t rows = args.integer(1), channels = args.integer(2);
     batchNormForward(args.floats(0, rows * channels), rows, channels, args.floats(3, channels), args.floats(4, channels),
-                     static_cast<float>(args.number(5)), args.floats(6, rows * channels), args.floats(7, channels), args.floats(8, channels));
+                     static_cast<float>(args.number(5)), static_cast<float>(args.number(6)), args.floats(7, rows * channels),
+                     args.floats(8, channels), args.floats(9, channels));
     return nullptr;
   });
 }
 
-// batchNormBackward(dy, x, rows, channels, gamma, mean, variance, epsilon, dx, dgamma, dbeta)
+// batchNormBackward(dy, x, rows, channels, gamma, beta, mean, variance, epsilon, slope, dx, dgamma, dbeta)
 napi_value BatchNormBackward(napi_env env, napi_callback_info info) {
   return guarded(env, info, [](const Args& args) -> napi_value {
     const int64_t rows = args.integer(2), channels = args.integer(3), size = rows * channels;
     batchNormBackward(args.floats(0, size), args.floats(1, size), rows, channels, args.floats(4, channels), args.floats(5, channels),
-                      args.floats(6, channels), static_cast<float>(args.number(7)), args.floats(8, size), args.floats(9, channels),
-                      args.floats(10, channels));
+                      args.floats(6, channels), args.floats(7, channels), static_cast<float>(args.number(8)),
+                      static_cast<float>(args.number(9)), args.floats(10, size), args.floats(11, channels), args.floats(12, channels));
     return nullptr;
   });
 }

@@ -50,8 +50,17 @@ void adamChunk(const float* __restrict p, const float* __restrict g, const float
 
 }  // namespace
 
+// BatchNorm's output before its activation, from the per-channel scale and shift: one
+// function for the forward pass and for the gradient's recomputation, so that both
+// decide the activation's side of zero on the same float.
+inline float normalised(float x, float scale, float shift) { return x * scale + shift; }
+
+// LeakyReLU with `slope` below zero (0: ReLU); min/max rather than a branch, which the
+// compiler would not vectorise.
+inline float activated(float z, float slope) { return std::max(z, 0.0f) + slope * std::min(z, 0.0f); }
+
 void batchNormForward(const float* x, int64_t rows, int64_t channels, const float* gamma, const float* beta, float epsilon,
-                      float* y, float* mean, float* variance) {
+                      float slope, float* y, float* mean, float* variance) {
   std::vector<double> sums;
   channelSums(rows, channels, 1, [&](int64_t r, double* acc) {
     const float* row = x + r * channels;
@@ -72,26 +81,49 @@ void batchNormForward(const float* x, int64_t rows, int64_t channels, const floa
     scale[c] = gamma[c] / std::sqrt(variance[c] + epsilon);
     shift[c] = beta[c] - mean[c] * scale[c];
   }
+  const bool activation = slope != 1.0f;
 #pragma omp parallel for schedule(static) num_threads(threadsFor(rows * channels))
   for (int64_t r = 0; r < rows; r++) {
     const float* in = x + r * channels;
     float* out = y + r * channels;
-    for (int64_t c = 0; c < channels; c++) out[c] = in[c] * scale[c] + shift[c];
+    if (activation) {
+      for (int64_t c = 0; c < channels; c++) out[c] = activated(normalised(in[c], scale[c], shift[c]), slope);
+    } else {
+      for (int64_t c = 0; c < channels; c++) out[c] = normalised(in[c], scale[c], shift[c]);
+    }
   }
 }
 
-void batchNormBackward(const float* dy, const float* x, int64_t rows, int64_t channels, const float* gamma, const float* mean,
-                       const float* variance, float epsilon, float* dx, float* dgamma, float* dbeta) {
-  std::vector<float> invStd(channels);
-  for (int64_t c = 0; c < channels; c++) invStd[c] = 1.0f / std::sqrt(variance[c] + epsilon);
+// One row's terms of dbeta and dgamma, acc[c] += d and acc[channels + c] += d * xhat, with
+// d the gradient at BatchNorm's output (through the activation). A function of its own:
+// inside channelSums' lambda GCC does not vectorise the loop.
+static void gradientSums(const float* g, const float* in, const float* scales, const float* shifts, const float* mean,
+                         const float* invStd, float slope, int64_t channels, double* acc) {
+  for (int64_t c = 0; c < channels; c++) {
+    const float d = g[c] * (normalised(in[c], scales[c], shifts[c]) > 0.0f ? 1.0f : slope);
+    acc[c] += d;
+    acc[channels + c] += d * ((in[c] - mean[c]) * invStd[c]);
+  }
+}
+
+void batchNormBackward(const float* dy, const float* x, int64_t rows, int64_t channels, const float* gamma, const float* beta,
+                       const float* mean, const float* variance, float epsilon, float slope, float* dx, float* dgamma, float* dbeta) {
+  std::vector<float> invStd(channels), scale(channels), shift(channels);
+  for (int64_t c = 0; c < channels; c++) {
+    invStd[c] = 1.0f / std::sqrt(variance[c] + epsilon);
+    // As the forward pass computed them, for the activation's side of zero.
+    scale[c] = gamma[c] / std::sqrt(variance[c] + epsilon);
+    shift[c] = beta[c] - mean[c] * scale[c];
+  }
+  // The gradient at BatchNorm's output, through the activation: dy where the output was
+  // positive, dy * slope elsewhere (dy itself without an activation, slope 1). A select
+  // of constants, which GCC vectorises when floating point does not trap
+  // (-fno-trapping-math in binding.gyp).
+  const float* scales = scale.data();
+  const float* shifts = shift.data();
   std::vector<double> sums;  // [dbeta | dgamma]
   channelSums(rows, channels, 2, [&](int64_t r, double* acc) {
-    const float* g = dy + r * channels;
-    const float* in = x + r * channels;
-    for (int64_t c = 0; c < channels; c++) {
-      acc[c] += g[c];
-      acc[channels + c] += g[c] * ((in[c] - mean[c]) * invStd[c]);
-    }
+    gradientSums(dy + r * channels, x + r * channels, scales, shifts, mean, invStd.data(), slope, channels, acc);
   }, sums);
   std::vector<float> gammaInvStd(channels);
   for (int64_t c = 0; c < channels; c++) {
@@ -108,15 +140,15 @@ void batchNormBackward(const float* dy, const float* x, int64_t rows, int64_t ch
     float* out = dx + r * channels;
     for (int64_t c = 0; c < channels; c++) {
       const float xhat = (in[c] - mean[c]) * invStd[c];
-      out[c] = gammaInvStd[c] / m * (m * g[c] - dbeta[c] - xhat * dgamma[c]);
+      const float d = g[c] * (normalised(in[c], scales[c], shifts[c]) > 0.0f ? 1.0f : slope);
+      out[c] = gammaInvStd[c] / m * (m * d - dbeta[c] - xhat * dgamma[c]);
     }
   }
 }
 
 void leakyRelu(const float* x, int64_t size, float alpha, float* y) {
-  // min/max rather than a branch, which the compiler would not vectorise.
 #pragma omp parallel for schedule(static) num_threads(threadsFor(size))
-  for (int64_t i = 0; i < size; i++) y[i] = std::max(x[i], 0.0f) + alpha * std::min(x[i], 0.0f);
+  for (int64_t i = 0; i < size; i++) y[i] = activated(x[i], alpha);
 }
 
 void leakyReluGradient(const float* dy, const float* x, int64_t size, float alpha, float* dx) {

@@ -4,14 +4,16 @@
 #include <cstdint>
 
 // Training-mode BatchNorm: the batch's mean and biased variance per channel, and
-// y = (x - mean) / sqrt(variance + epsilon) * gamma + beta.
+// y = (x - mean) / sqrt(variance + epsilon) * gamma + beta, then LeakyReLU with `slope`
+// below zero (0: ReLU; 1: none) in the same pass.
 void batchNormForward(const float* x, int64_t rows, int64_t channels, const float* gamma, const float* beta, float epsilon,
-                      float* y, float* mean, float* variance);
+                      float slope, float* y, float* mean, float* variance);
 
-// Its gradients, as PyTorch computes them, with m = rows and xhat the normalised input:
+// Its gradients, as PyTorch computes them, with m = rows, xhat the normalised input, and
+// dy first taken back through the activation (whose side of zero is recomputed from x):
 // dbeta = sum(dy), dgamma = sum(dy * xhat), dx = gamma / sqrt(variance + epsilon) / m * (m * dy - dbeta - xhat * dgamma).
-void batchNormBackward(const float* dy, const float* x, int64_t rows, int64_t channels, const float* gamma, const float* mean,
-                       const float* variance, float epsilon, float* dx, float* dgamma, float* dbeta);
+void batchNormBackward(const float* dy, const float* x, int64_t rows, int64_t channels, const float* gamma, const float* beta,
+                       const float* mean, const float* variance, float epsilon, float slope, float* dx, float* dgamma, float* dbeta);
 
 // y = x > 0 ? x : alpha * x
 void leakyRelu(const float* x, int64_t size, float alpha, float* y);

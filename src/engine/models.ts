@@ -181,9 +181,17 @@ export interface BatchMoments {
  */
 export type BatchNormMode = { stats: "batch"; onMoments?: (m: BatchMoments) => void } | { stats: "running" };
 
+/** D's LeakyReLU slope, the tutorial's. */
+const LEAKY_SLOPE = 0.2;
+
+/** The slope of each activation as a LeakyReLU, which BatchNorm runs in its own passes when one follows it. */
+const ACTIVATION_SLOPES: Partial<Record<Layer["kind"], number>> = { relu: 0, leakyRelu: LEAKY_SLOPE };
+
 export function forward(net: Network, input: tf.Tensor, mode: BatchNormMode): tf.Tensor {
   let x = input as tf.Tensor4D;
-  for (const layer of net.layers) {
+  const layers = net.layers;
+  for (let i = 0; i < layers.length; i++) {
+    const layer = layers[i]!;
     switch (layer.kind) {
       case "conv":
         x = tf.conv2d(x, net.params.get(`${layer.name}.weight`) as tf.Tensor4D, layer.stride, layer.padding);
@@ -201,14 +209,19 @@ export function forward(net: Network, input: tf.Tensor, mode: BatchNormMode): tf
         );
         break;
       }
-      case "batchNorm":
-        x = batchNorm(net, layer.name, x, mode);
+      case "batchNorm": {
+        const next = layers[i + 1];
+        const slope = mode.stats === "batch" && next ? ACTIVATION_SLOPES[next.kind] : undefined;
+        x = batchNorm(net, layer.name, x, mode, slope);
+        // The activation ran with it.
+        if (slope !== undefined) i++;
         break;
+      }
       case "relu":
         x = relu(x);
         break;
       case "leakyRelu":
-        x = leakyRelu(x, 0.2);
+        x = leakyRelu(x, LEAKY_SLOPE);
         break;
       case "tanh":
         x = tanh(x);
@@ -221,7 +234,8 @@ export function forward(net: Network, input: tf.Tensor, mode: BatchNormMode): tf
   return x;
 }
 
-function batchNorm(net: Network, name: string, x: tf.Tensor4D, mode: BatchNormMode): tf.Tensor4D {
+/** BatchNorm, and in training mode the LeakyReLU with `slope` that follows it, if any. */
+function batchNorm(net: Network, name: string, x: tf.Tensor4D, mode: BatchNormMode, slope?: number): tf.Tensor4D {
   const scale = net.params.get(`${name}.weight`) as tf.Tensor1D;
   const offset = net.params.get(`${name}.bias`) as tf.Tensor1D;
   if (mode.stats === "running") {
@@ -229,10 +243,13 @@ function batchNorm(net: Network, name: string, x: tf.Tensor4D, mode: BatchNormMo
     const variance = net.buffers.get(`${name}.running_var`) as tf.Tensor1D;
     return tf.batchNorm4d(x, mean, variance, offset, scale, BN_EPSILON);
   }
-  return batchNormTraining(x, scale, offset, BN_EPSILON, (mean, variance) => {
-    const [n, h, w] = x.shape;
-    // Kept: the statistics end with the op's scope; updateRunningStats disposes these.
-    mode.onMoments?.({ layer: name, mean: tf.keep(tf.clone(mean)), variance: tf.keep(tf.clone(variance)), count: n * h * w });
+  return batchNormTraining(x, scale, offset, BN_EPSILON, {
+    slope,
+    onStats: (mean, variance) => {
+      const [n, h, w] = x.shape;
+      // Kept: the statistics end with the op's scope otherwise; updateRunningStats disposes these.
+      mode.onMoments?.({ layer: name, mean: tf.keep(mean), variance: tf.keep(variance), count: n * h * w });
+    },
   });
 }
 

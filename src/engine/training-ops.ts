@@ -7,9 +7,9 @@ import * as tf from "@tensorflow/tfjs-core";
  * as the convolutions. Elsewhere the same maths runs as composite ops.
  */
 export const TRAINING_KERNELS = {
-  /** (x, gamma, beta; epsilon) -> [y, batch mean, biased batch variance] */
+  /** (x, gamma, beta; epsilon, slope) -> [y, batch mean, biased batch variance], y through LeakyReLU(slope) unless slope is NO_ACTIVATION */
   batchNorm: "DcganBatchNormTraining",
-  /** (dy, x, gamma, mean, variance; epsilon) -> [dx, dgamma, dbeta] */
+  /** (dy, x, gamma, beta, mean, variance; epsilon, slope) -> [dx, dgamma, dbeta] */
   batchNormGradient: "DcganBatchNormGradient",
   /** (dy, x; alpha) -> dx */
   leakyReluGradient: "DcganLeakyReluGradient",
@@ -25,34 +25,45 @@ function hasKernel(name: string): boolean {
   return tf.getKernel(name, tf.getBackend()) !== undefined;
 }
 
-/**
- * Training-mode BatchNorm (PyTorch's): normalised with the batch's mean and biased
- * variance, differentiable with respect to x, gamma and beta. `onStats` sees those
- * statistics; they end with this op's scope, so it copies what it keeps.
- */
-export function batchNormTraining(
-  x: tf.Tensor4D,
-  gamma: tf.Tensor1D,
-  beta: tf.Tensor1D,
-  epsilon: number,
-  onStats?: (mean: tf.Tensor1D, variance: tf.Tensor1D) => void,
-): tf.Tensor4D {
-  const normalise = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [input, scale, offset, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
-    const [y, mean, variance] = batchNormForward(input, scale, offset, epsilon);
-    onStats?.(mean, variance);
-    save([input, scale, mean, variance]);
-    return {
-      value: y,
-      gradFunc: (dy, saved) => batchNormGradients(dy as tf.Tensor4D, saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D], epsilon),
-    };
-  });
-  return normalise(x, gamma, beta) as tf.Tensor4D;
+/** The slope of a LeakyReLU that changes nothing (max(z, 0) + 1 * min(z, 0) = z): BatchNorm without an activation. */
+export const NO_ACTIVATION = 1;
+
+export interface BatchNormOptions {
+  /**
+   * The LeakyReLU that follows (0: ReLU), run in BatchNorm's own passes where the backend
+   * has the kernels: the activation's pass over the data, and its gradient's, are saved.
+   */
+  slope?: number;
+  /** Sees the batch's statistics; they end with this op's scope unless it keeps them (tf.keep). */
+  onStats?: (mean: tf.Tensor1D, variance: tf.Tensor1D) => void;
 }
 
-function batchNormForward(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number): [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D] {
+/**
+ * Training-mode BatchNorm (PyTorch's), then an optional LeakyReLU: normalised with the
+ * batch's mean and biased variance, differentiable with respect to x, gamma and beta.
+ */
+export function batchNormTraining(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number, { slope = NO_ACTIVATION, onStats }: BatchNormOptions = {}): tf.Tensor4D {
+  // Without the kernels the activation runs after BatchNorm's composite ops.
+  const fused = hasKernel(TRAINING_KERNELS.batchNorm) ? slope : NO_ACTIVATION;
+  const normalise = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input, scale, offset, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
+    const [y, mean, variance] = batchNormForward(input, scale, offset, epsilon, fused);
+    onStats?.(mean, variance);
+    save([input, scale, offset, mean, variance]);
+    return {
+      value: y,
+      gradFunc: (dy, saved) => batchNormGradients(dy as tf.Tensor4D, saved as BatchNormSaved, epsilon, fused),
+    };
+  });
+  const y = normalise(x, gamma, beta) as tf.Tensor4D;
+  return fused === slope ? y : leakyRelu(y, slope);
+}
+
+type BatchNormSaved = [x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, mean: tf.Tensor1D, variance: tf.Tensor1D];
+
+function batchNormForward(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number, slope: number): [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D] {
   if (hasKernel(TRAINING_KERNELS.batchNorm)) {
-    return tf.engine().runKernel(TRAINING_KERNELS.batchNorm, { x, gamma, beta }, { epsilon }) as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D];
+    return tf.engine().runKernel(TRAINING_KERNELS.batchNorm, { x, gamma, beta }, { epsilon, slope }) as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D];
   }
   const { mean, variance } = tf.moments(x, [0, 1, 2]) as { mean: tf.Tensor1D; variance: tf.Tensor1D };
   return [tf.batchNorm4d(x, mean, variance, beta, gamma, epsilon), mean, variance];
@@ -63,11 +74,12 @@ function batchNormForward(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D,
  * per channel over the m = N*H*W values:
  *   dbeta = sum(dy), dgamma = sum(dy * xhat), dx = gamma * invStd / m * (m * dy - dbeta - xhat * dgamma).
  * tfjs's own gradient tiles every statistic to the input's shape, which on wasm costs
- * more than the convolutions.
+ * more than the convolutions. The kernel first takes dy back through the fused
+ * activation; the composite ops never have one (batchNormTraining runs it after them).
  */
-function batchNormGradients(dy: tf.Tensor4D, [x, gamma, mean, variance]: [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D], epsilon: number): tf.Tensor[] {
+function batchNormGradients(dy: tf.Tensor4D, [x, gamma, beta, mean, variance]: BatchNormSaved, epsilon: number, slope: number): tf.Tensor[] {
   if (hasKernel(TRAINING_KERNELS.batchNormGradient)) {
-    return tf.engine().runKernel(TRAINING_KERNELS.batchNormGradient, { dy, x, gamma, mean, variance }, { epsilon }) as tf.Tensor[];
+    return tf.engine().runKernel(TRAINING_KERNELS.batchNormGradient, { dy, x, gamma, beta, mean, variance }, { epsilon, slope }) as tf.Tensor[];
   }
   const [n, h, w] = x.shape;
   const m = n * h * w;

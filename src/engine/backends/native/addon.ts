@@ -10,8 +10,9 @@ import type { WasmBackend } from "../wasm-kernels.js";
 export interface NativeKernels {
   /** pass 0: (image, filter) -> output; 1: (output gradient, filter) -> image gradient; 2: (image, output gradient) -> filter gradient. */
   convolution(pass: 0 | 1 | 2, geometry: number[], a: Float32Array, b: Float32Array, out: Float32Array): void;
-  batchNormForward(x: Float32Array, rows: number, channels: number, gamma: Float32Array, beta: Float32Array, epsilon: number, y: Float32Array, mean: Float32Array, variance: Float32Array): void;
-  batchNormBackward(dy: Float32Array, x: Float32Array, rows: number, channels: number, gamma: Float32Array, mean: Float32Array, variance: Float32Array, epsilon: number, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
+  /** `slope`: the LeakyReLU that follows, in the same pass (0: ReLU; 1: none). */
+  batchNormForward(x: Float32Array, rows: number, channels: number, gamma: Float32Array, beta: Float32Array, epsilon: number, slope: number, y: Float32Array, mean: Float32Array, variance: Float32Array): void;
+  batchNormBackward(dy: Float32Array, x: Float32Array, rows: number, channels: number, gamma: Float32Array, beta: Float32Array, mean: Float32Array, variance: Float32Array, epsilon: number, slope: number, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
   leakyRelu(x: Float32Array, size: number, alpha: number, y: Float32Array): void;
   leakyReluGradient(dy: Float32Array, x: Float32Array, size: number, alpha: number, dx: Float32Array): void;
   adam(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, size: number, beta1: number, beta2: number, eps: number, stepSize: number, bias2Sqrt: number, newParam: Float32Array, newM: Float32Array, newV: Float32Array): void;

@@ -20,17 +20,17 @@ export function registerNativeTrainingLayers(addon: NativeKernels): void {
     const channels = x.shape[x.shape.length - 1]!;
     return [tf.util.sizeFromShape(x.shape) / channels, channels] as const;
   };
-  register(TRAINING_KERNELS.batchNorm, ({ x, gamma, beta }, wasm, { epsilon }) => {
+  register(TRAINING_KERNELS.batchNorm, ({ x, gamma, beta }, wasm, { epsilon, slope }) => {
     const [rows, channels] = rowsAndChannels(x!);
     const outputs = [wasm.makeOutput(x!.shape, "float32"), wasm.makeOutput([channels], "float32"), wasm.makeOutput([channels], "float32")];
-    withViews(wasm, [x!, gamma!, beta!, ...outputs], (xs, g, b, y, mean, variance) => addon.batchNormForward(xs!, rows, channels, g!, b!, epsilon!, y!, mean!, variance!));
+    withViews(wasm, [x!, gamma!, beta!, ...outputs], (xs, g, b, y, mean, variance) => addon.batchNormForward(xs!, rows, channels, g!, b!, epsilon!, slope!, y!, mean!, variance!));
     return outputs;
   });
-  register(TRAINING_KERNELS.batchNormGradient, ({ dy, x, gamma, mean, variance }, wasm, { epsilon }) => {
+  register(TRAINING_KERNELS.batchNormGradient, ({ dy, x, gamma, beta, mean, variance }, wasm, { epsilon, slope }) => {
     const [rows, channels] = rowsAndChannels(x!);
     const outputs = [wasm.makeOutput(x!.shape, "float32"), wasm.makeOutput([channels], "float32"), wasm.makeOutput([channels], "float32")];
-    withViews(wasm, [dy!, x!, gamma!, mean!, variance!, ...outputs], (d, xs, g, m, v, dx, dgamma, dbeta) =>
-      addon.batchNormBackward(d!, xs!, rows, channels, g!, m!, v!, epsilon!, dx!, dgamma!, dbeta!),
+    withViews(wasm, [dy!, x!, gamma!, beta!, mean!, variance!, ...outputs], (d, xs, g, b, m, v, dx, dgamma, dbeta) =>
+      addon.batchNormBackward(d!, xs!, rows, channels, g!, b!, m!, v!, epsilon!, slope!, dx!, dgamma!, dbeta!),
     );
     return outputs;
   });
