@@ -48,8 +48,6 @@ void adamChunk(const float* __restrict p, const float* __restrict g, const float
   }
 }
 
-}  // namespace
-
 // BatchNorm's output before its activation, from the per-channel scale and shift: one
 // function for the forward pass and for the gradient's recomputation, so that both
 // decide the activation's side of zero on the same float.
@@ -58,6 +56,36 @@ inline float normalised(float x, float scale, float shift) { return x * scale + 
 // LeakyReLU with `slope` below zero (0: ReLU); min/max rather than a branch, which the
 // compiler would not vectorise.
 inline float activated(float z, float slope) { return std::max(z, 0.0f) + slope * std::min(z, 0.0f); }
+
+// LeakyReLU's derivative at z: a select of constants, which GCC vectorises when floating
+// point does not trap (-fno-trapping-math in binding.gyp). With slope 1 (no activation), 1.
+inline float activationSlope(float z, float slope) { return z > 0.0f ? 1.0f : slope; }
+
+// BatchNorm's per-channel scale and shift, y = x * scale + shift: for the forward pass and
+// again for the gradient, which must find the same outputs' side of zero.
+void scaleAndShift(const float* gamma, const float* beta, const float* mean, const float* variance, float epsilon, int64_t channels,
+                   std::vector<float>& scale, std::vector<float>& shift) {
+  scale.resize(channels);
+  shift.resize(channels);
+  for (int64_t c = 0; c < channels; c++) {
+    scale[c] = gamma[c] / std::sqrt(variance[c] + epsilon);
+    shift[c] = beta[c] - mean[c] * scale[c];
+  }
+}
+
+// One row's terms of dbeta and dgamma, acc[c] += d and acc[channels + c] += d * xhat, with
+// d the gradient at BatchNorm's output (through the activation). A function of its own:
+// inside channelSums' lambda GCC does not vectorise the loop.
+void gradientSums(const float* g, const float* in, const float* scales, const float* shifts, const float* mean,
+                  const float* invStd, float slope, int64_t channels, double* acc) {
+  for (int64_t c = 0; c < channels; c++) {
+    const float d = g[c] * activationSlope(normalised(in[c], scales[c], shifts[c]), slope);
+    acc[c] += d;
+    acc[channels + c] += d * ((in[c] - mean[c]) * invStd[c]);
+  }
+}
+
+}  // namespace
 
 void batchNormForward(const float* x, int64_t rows, int64_t channels, const float* gamma, const float* beta, float epsilon,
                       float slope, float* y, float* mean, float* variance) {
@@ -75,12 +103,9 @@ void batchNormForward(const float* x, int64_t rows, int64_t channels, const floa
       acc[c] += d * d;
     }
   }, sums);
-  std::vector<float> scale(channels), shift(channels);
-  for (int64_t c = 0; c < channels; c++) {
-    variance[c] = static_cast<float>(sums[c] / rows);
-    scale[c] = gamma[c] / std::sqrt(variance[c] + epsilon);
-    shift[c] = beta[c] - mean[c] * scale[c];
-  }
+  for (int64_t c = 0; c < channels; c++) variance[c] = static_cast<float>(sums[c] / rows);
+  std::vector<float> scale, shift;
+  scaleAndShift(gamma, beta, mean, variance, epsilon, channels, scale, shift);
   const bool activation = slope != 1.0f;
 #pragma omp parallel for schedule(static) num_threads(threadsFor(rows * channels))
   for (int64_t r = 0; r < rows; r++) {
@@ -94,36 +119,16 @@ void batchNormForward(const float* x, int64_t rows, int64_t channels, const floa
   }
 }
 
-// One row's terms of dbeta and dgamma, acc[c] += d and acc[channels + c] += d * xhat, with
-// d the gradient at BatchNorm's output (through the activation). A function of its own:
-// inside channelSums' lambda GCC does not vectorise the loop.
-static void gradientSums(const float* g, const float* in, const float* scales, const float* shifts, const float* mean,
-                         const float* invStd, float slope, int64_t channels, double* acc) {
-  for (int64_t c = 0; c < channels; c++) {
-    const float d = g[c] * (normalised(in[c], scales[c], shifts[c]) > 0.0f ? 1.0f : slope);
-    acc[c] += d;
-    acc[channels + c] += d * ((in[c] - mean[c]) * invStd[c]);
-  }
-}
-
 void batchNormBackward(const float* dy, const float* x, int64_t rows, int64_t channels, const float* gamma, const float* beta,
                        const float* mean, const float* variance, float epsilon, float slope, float* dx, float* dgamma, float* dbeta) {
-  std::vector<float> invStd(channels), scale(channels), shift(channels);
-  for (int64_t c = 0; c < channels; c++) {
-    invStd[c] = 1.0f / std::sqrt(variance[c] + epsilon);
-    // As the forward pass computed them, for the activation's side of zero.
-    scale[c] = gamma[c] / std::sqrt(variance[c] + epsilon);
-    shift[c] = beta[c] - mean[c] * scale[c];
-  }
-  // The gradient at BatchNorm's output, through the activation: dy where the output was
-  // positive, dy * slope elsewhere (dy itself without an activation, slope 1). A select
-  // of constants, which GCC vectorises when floating point does not trap
-  // (-fno-trapping-math in binding.gyp).
-  const float* scales = scale.data();
-  const float* shifts = shift.data();
+  std::vector<float> invStd(channels);
+  for (int64_t c = 0; c < channels; c++) invStd[c] = 1.0f / std::sqrt(variance[c] + epsilon);
+  // dy is taken back through the activation, at the outputs the forward pass computed.
+  std::vector<float> scale, shift;
+  scaleAndShift(gamma, beta, mean, variance, epsilon, channels, scale, shift);
   std::vector<double> sums;  // [dbeta | dgamma]
   channelSums(rows, channels, 2, [&](int64_t r, double* acc) {
-    gradientSums(dy + r * channels, x + r * channels, scales, shifts, mean, invStd.data(), slope, channels, acc);
+    gradientSums(dy + r * channels, x + r * channels, scale.data(), shift.data(), mean, invStd.data(), slope, channels, acc);
   }, sums);
   std::vector<float> gammaInvStd(channels);
   for (int64_t c = 0; c < channels; c++) {
@@ -140,7 +145,7 @@ void batchNormBackward(const float* dy, const float* x, int64_t rows, int64_t ch
     float* out = dx + r * channels;
     for (int64_t c = 0; c < channels; c++) {
       const float xhat = (in[c] - mean[c]) * invStd[c];
-      const float d = g[c] * (normalised(in[c], scales[c], shifts[c]) > 0.0f ? 1.0f : slope);
+      const float d = g[c] * activationSlope(normalised(in[c], scale[c], shift[c]), slope);
       out[c] = gammaInvStd[c] / m * (m * d - dbeta[c] - xhat * dgamma[c]);
     }
   }
@@ -153,10 +158,7 @@ void leakyRelu(const float* x, int64_t size, float alpha, float* y) {
 
 void leakyReluGradient(const float* dy, const float* x, int64_t size, float alpha, float* dx) {
 #pragma omp parallel for schedule(static) num_threads(threadsFor(size))
-  for (int64_t i = 0; i < size; i++) {
-    const float slope = x[i] > 0 ? 1.0f : alpha;  // a select of constants, which the compiler vectorises
-    dx[i] = dy[i] * slope;
-  }
+  for (int64_t i = 0; i < size; i++) dx[i] = dy[i] * activationSlope(x[i], alpha);
 }
 
 void adam(const float* p, const float* g, const float* m, const float* v, int64_t size, float beta1, float beta2, float eps,

@@ -44,19 +44,19 @@ export interface BatchNormOptions {
  */
 export function batchNormTraining(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number, { slope = NO_ACTIVATION, onStats }: BatchNormOptions = {}): tf.Tensor4D {
   // Without the kernels the activation runs after BatchNorm's composite ops.
-  const fused = hasKernel(TRAINING_KERNELS.batchNorm) ? slope : NO_ACTIVATION;
+  const kernelSlope = hasKernel(TRAINING_KERNELS.batchNorm) ? slope : NO_ACTIVATION;
   const normalise = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, scale, offset, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
-    const [y, mean, variance] = batchNormForward(input, scale, offset, epsilon, fused);
+    const [y, mean, variance] = batchNormForward(input, scale, offset, epsilon, kernelSlope);
     onStats?.(mean, variance);
     save([input, scale, offset, mean, variance]);
     return {
       value: y,
-      gradFunc: (dy, saved) => batchNormGradients(dy as tf.Tensor4D, saved as BatchNormSaved, epsilon, fused),
+      gradFunc: (dy, saved) => batchNormGradients(dy as tf.Tensor4D, saved as BatchNormSaved, epsilon, kernelSlope),
     };
   });
   const y = normalise(x, gamma, beta) as tf.Tensor4D;
-  return fused === slope ? y : leakyRelu(y, slope);
+  return kernelSlope === slope ? y : leakyRelu(y, slope);
 }
 
 type BatchNormSaved = [x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, mean: tf.Tensor1D, variance: tf.Tensor1D];
@@ -117,18 +117,28 @@ export function adamUpdate(param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, v: t
   return [tf.sub(param, tf.mul(tf.div(newM, denom), stepSize)), newM, newV];
 }
 
-/** LeakyReLU whose gradient is one kernel where the backend has it (tfjs's is Greater, Select and Multiply). */
-export function leakyRelu(x: tf.Tensor4D, alpha: number): tf.Tensor4D {
-  if (!hasKernel(TRAINING_KERNELS.leakyReluGradient)) return tf.leakyRelu(x, alpha);
+/**
+ * An elementwise activation whose gradient is `gradientKernel` where the backend has it:
+ * the kernel takes dy and, as `from`, the activation's input ("x") or output ("y").
+ * Elsewhere tfjs differentiates `activation` itself.
+ */
+function withGradientKernel(x: tf.Tensor4D, activation: (t: tf.Tensor4D) => tf.Tensor4D, gradientKernel: string, from: "x" | "y", attrs: tf.NamedAttrMap = {}): tf.Tensor4D {
+  if (!hasKernel(gradientKernel)) return activation(x);
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
-    save([input]);
+    const y = activation(input);
+    save([from === "x" ? input : y]);
     return {
-      value: tf.leakyRelu(input, alpha),
-      gradFunc: (dy, [saved]) => tf.engine().runKernel(TRAINING_KERNELS.leakyReluGradient, { dy: dy as tf.Tensor, x: saved! }, { alpha }) as tf.Tensor,
+      value: y,
+      gradFunc: (dy, [saved]) => tf.engine().runKernel(gradientKernel, { dy: dy as tf.Tensor, [from]: saved! }, attrs) as tf.Tensor,
     };
   });
   return f(x) as tf.Tensor4D;
+}
+
+/** LeakyReLU whose gradient is one kernel where the backend has it (tfjs's is Greater, Select and Multiply). */
+export function leakyRelu(x: tf.Tensor4D, alpha: number): tf.Tensor4D {
+  return withGradientKernel(x, (t) => tf.leakyRelu(t, alpha), TRAINING_KERNELS.leakyReluGradient, "x", { alpha });
 }
 
 /**
@@ -142,17 +152,7 @@ export function relu(x: tf.Tensor4D): tf.Tensor4D {
 
 /** Tanh whose gradient is one kernel where the backend has it (tfjs's is Square, Sub and Multiply). */
 export function tanh(x: tf.Tensor4D): tf.Tensor4D {
-  if (!hasKernel(TRAINING_KERNELS.tanhGradient)) return tf.tanh(x);
-  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [input, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
-    const y = tf.tanh(input);
-    save([y]);
-    return {
-      value: y,
-      gradFunc: (dy, [saved]) => tf.engine().runKernel(TRAINING_KERNELS.tanhGradient, { dy: dy as tf.Tensor, y: saved! }) as tf.Tensor,
-    };
-  });
-  return f(x) as tf.Tensor4D;
+  return withGradientKernel(x, (t) => tf.tanh(t), TRAINING_KERNELS.tanhGradient, "y");
 }
 
 /**
