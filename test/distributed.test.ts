@@ -71,12 +71,13 @@ async function storedMetrics(url: string, runId: string): Promise<{ status: stri
 /**
  * A client reading runProgress until the run's stream completes: from `after: 0`, and
  * whenever its stream breaks (its replica gone, say), again from the last iteration it
- * got, through `url()` at that moment. `onEvent` sees every event as it comes.
+ * got, through the URL `url()` gives (or resolves to) at that moment. `onEvent` sees
+ * every event as it comes.
  */
-async function followProgress(url: () => string, runId: string, onEvent: (m: Metrics, all: Metrics[]) => void = () => {}): Promise<{ events: Metrics[]; resubscriptions: number }> {
+async function followProgress(url: () => string | Promise<string>, runId: string, onEvent: (m: Metrics, all: Metrics[]) => void = () => {}): Promise<{ events: Metrics[]; resubscriptions: number }> {
   const events: Metrics[] = [];
   for (let resubscriptions = 0; ; resubscriptions++) {
-    const client = createClient({ url: url().replace(/^http/, "ws"), webSocketImpl: WebSocket, retryAttempts: 0 });
+    const client = createClient({ url: (await url()).replace(/^http/, "ws"), webSocketImpl: WebSocket, retryAttempts: 0 });
     try {
       const after = events.at(-1)?.iteration ?? 0;
       for await (const result of client.iterate<{ runProgress: Metrics }>({ query: `subscription { runProgress(runId: "${runId}", after: ${after}) { ${METRICS} } }` })) {
@@ -149,16 +150,12 @@ describe("distributed: API replicas and workers on PostgreSQL and Redis", () => 
     const { replicas } = await deploy({ replicas: 2, workers: 1 });
     const [a, b] = replicas as [ServerProcess, ServerProcess];
     const runId = await startRun(a.url, { iterations: 120, checkpointEvery: 1000, sampleEvery: 1000 });
-    let current = b.url;
     let killed: Promise<unknown> | undefined;
     const { events, resubscriptions } = await followProgress(
-      () => current,
+      // Once B is being killed, A, when B is gone: resubscribing to B as it dies fails at once, again and again.
+      () => (killed ? killed.then(() => a.url) : b.url),
       runId,
-      (m) =>
-        void (m.iteration >= 20 &&
-          (killed ??= b.stop("SIGKILL").then(() => {
-            current = a.url;
-          }))),
+      (m) => void (m.iteration >= 20 && (killed ??= b.stop("SIGKILL"))),
     );
     expect(resubscriptions).toBeGreaterThanOrEqual(1);
     expect(iterations(events)).toEqual(oneToN(120));
