@@ -1,6 +1,7 @@
 import { expect, it } from "vitest";
 import { probeBackend } from "../src/engine/backends/index.js";
-import { ALL_CORES } from "../src/engine/backends/threads.js";
+import { applyThreads, loadAddon } from "../src/engine/backends/native/addon.js";
+import { ALL_CORES, setThreads } from "../src/engine/backends/threads.js";
 import { computedPeakGflops, describeMachine } from "../src/bench/machine.js";
 import { describeWasmTrainingKernels } from "./wasm-kernels.js";
 
@@ -35,3 +36,46 @@ it("measures the FMA peak with chains that really are independent: no more FLOPs
 });
 
 describeWasmTrainingKernels([...new Set([1, ALL_CORES, 3])]);
+
+/** A filter of 4 x 4 x 1 x 32 values, D's first layer's and G's last. */
+const ONE_CHANNEL = [64, 1, 32, 32, 32, 16, 16, 4, 4, 2, 2, 1, 1, 1, 1];
+/** 4 x 4 x 64 x 128 = 131,072 filter values. */
+const WIDE = [64, 64, 8, 8, 128, 4, 4, 4, 4, 2, 2, 1, 1, 1, 1];
+/** Below this many values a filter's reorder runs on one thread (native/src/threads.h), and an im2col convolution below this many FLOPs (convolutions.cc). */
+const PARALLEL_ELEMENTS = 1 << 16;
+const PARALLEL_GEMM_FLOPS = 100e6;
+
+it("runs oneDNN's im2col convolutions and the reorders of small filters on one thread, where a second made them slower", async () => {
+  const status = loadAddon();
+  if (!REQUIRE_NATIVE && !status.loaded) return expect(status.why).toMatch(/native kernels/);
+  if (!status.loaded) throw new Error(status.why);
+  const addon = status.addon;
+  setThreads(2);
+  try {
+    applyThreads(addon);
+    for (const geometry of [ONE_CHANNEL, WIDE]) {
+      const [n, ci, h, w, co, oh, ow, kh, kw] = geometry as [number, number, number, number, number, number, number, number, number];
+      const image = new Float32Array(n * h * w * ci).fill(0.5);
+      const output = new Float32Array(n * oh * ow * co).fill(0.25);
+      const filter = new Float32Array(kh * kw * ci * co).fill(0.125);
+      addon.convolution(0, geometry, image, filter, output);
+      addon.convolution(1, geometry, output, filter, image);
+      addon.convolution(2, geometry, image, output, filter);
+    }
+    // Every convolution run on two threads in this process, the other tests' included.
+    const plans = addon.convolutionPlans().filter((p) => p.threads === 2);
+    const of = (geometry: number[]) => plans.filter((p) => p.geometry.join() === geometry.join());
+    expect([of(ONE_CHANNEL).length, of(WIDE).length]).toEqual([3, 3]);
+    for (const plan of plans) {
+      const [n, ci, , , co, oh, ow, kh, kw] = plan.geometry as number[];
+      const alone = plan.implementation.includes("gemm") && 2 * n! * oh! * ow! * co! * ci! * kh! * kw! < PARALLEL_GEMM_FLOPS;
+      expect(plan.kernelThreads, `${plan.implementation} ${plan.geometry}`).toBe(alone ? 1 : 2);
+      expect(plan.reorderThreads).toBe(kh! * kw! * ci! * co! < PARALLEL_ELEMENTS ? 1 : plan.kernelThreads);
+    }
+    expect(of(ONE_CHANNEL).map((p) => p.reorderThreads)).toEqual([1, 1, 1]);
+    // The wide layer's kernels are oneDNN's direct ones and use both threads.
+    expect(of(WIDE).map((p) => [p.kernelThreads, p.reorderThreads])).toEqual([[2, 2], [2, 2], [2, 2]]);
+  } finally {
+    setThreads(ALL_CORES);
+  }
+});

@@ -223,6 +223,38 @@ napi_value Describe(napi_env env, napi_callback_info info) {
   });
 }
 
+// convolutionPlans(): [{ pass, geometry: 15 numbers, threads, implementation, kernelThreads, reorderThreads }]
+napi_value ConvolutionPlans(napi_env env, napi_callback_info info) {
+  return guarded(env, info, [env](const Args&) -> napi_value {
+    const auto plans = convolutionPlans();
+    napi_value list;
+    napi_create_array_with_length(env, plans.size(), &list);
+    const auto number = [env](double value) {
+      napi_value result;
+      napi_create_double(env, value, &result);
+      return result;
+    };
+    for (size_t i = 0; i < plans.size(); i++) {
+      const PlanInfo& p = plans[i];
+      const Geometry& g = p.geometry;
+      const int64_t dims[] = {g.n, g.ci, g.h, g.w, g.co, g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.top, g.left, g.bottom, g.right};
+      napi_value geometry, implementation, entry;
+      napi_create_array_with_length(env, 15, &geometry);
+      for (uint32_t k = 0; k < 15; k++) napi_set_element(env, geometry, k, number(static_cast<double>(dims[k])));
+      napi_create_string_utf8(env, p.implementation.c_str(), p.implementation.size(), &implementation);
+      napi_create_object(env, &entry);
+      napi_set_named_property(env, entry, "pass", number(static_cast<double>(p.pass)));
+      napi_set_named_property(env, entry, "geometry", geometry);
+      napi_set_named_property(env, entry, "threads", number(p.threads));
+      napi_set_named_property(env, entry, "implementation", implementation);
+      napi_set_named_property(env, entry, "kernelThreads", number(p.kernelThreads));
+      napi_set_named_property(env, entry, "reorderThreads", number(p.reorderThreads));
+      napi_set_element(env, list, static_cast<uint32_t>(i), entry);
+    }
+    return list;
+  });
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   const napi_property_descriptor properties[] = {
       {"convolution", nullptr, Convolution, nullptr, nullptr, nullptr, napi_default, nullptr},
@@ -238,6 +270,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"triadGBps", nullptr, TriadGBps, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"describe", nullptr, Describe, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"convolutionPlans", nullptr, ConvolutionPlans, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);
   return exports;

@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 enum class Pass { forward = 0, inputGradient = 1, filterGradient = 2 };
 
@@ -18,3 +19,17 @@ void convolution(Pass pass, const Geometry& g, float* a, float* b, float* out);
 
 // oneDNN's version and the kernel it picks on this CPU, e.g. "2.6.3 jit:avx2".
 std::string describeConvolutions();
+
+// A convolution this process has run: its pass and shape, the threads it was called
+// with, oneDNN's kernel for it, and the threads that kernel and the filter's reorder
+// to or from it run on.
+struct PlanInfo {
+  Pass pass;
+  Geometry geometry;
+  int threads;
+  std::string implementation;
+  int kernelThreads;
+  int reorderThreads;
+};
+
+std::vector<PlanInfo> convolutionPlans();

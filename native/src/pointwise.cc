@@ -6,13 +6,9 @@
 #include <cmath>
 #include <vector>
 
+#include "threads.h"
+
 namespace {
-
-// Below this many elements one thread finishes sooner than a second one wakes up.
-constexpr int64_t kParallelElements = 1 << 16;
-
-// The threads for a pass over `elements` values.
-int threadsFor(int64_t elements) { return elements < kParallelElements ? 1 : omp_get_max_threads(); }
 
 // Per-channel sums of f(row, channel) over all rows, in double. Each thread sums a fixed
 // block of rows and the blocks are added in thread order, so a given thread count always

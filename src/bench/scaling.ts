@@ -15,6 +15,7 @@
  * DCGAN_BENCH_ONLY=scaling runs it alone (DCGAN_BENCH_CONFIGS narrows it down).
  */
 import { probeBackend, useBackend } from "../engine/backends/index.js";
+import { type ConvolutionPlan, loadAddon } from "../engine/backends/native/addon.js";
 import { ALL_CORES, setThreads, threadsLabel } from "../engine/backends/threads.js";
 import { measureBandwidth, measureFmaPeak } from "./machine.js";
 import { percentile } from "./stats.js";
@@ -133,6 +134,23 @@ export async function benchScaling(): Promise<{ rows: ScalingRow[]; table: strin
             `| ${r.config} | ${r.pairs} | ${r.oneThread.toFixed(1)} | ${r.allCores.toFixed(1)} | ${r.training.median.toFixed(2)}x | ${middle(r.training)} | ` +
             `${r.compute.median.toFixed(2)}x | ${middle(r.compute)} | ${r.memory.median.toFixed(2)}x | ${middle(r.memory)} |`,
         )),
+    ...(why ? [] : ["", oneThreadPlans()]),
   ].join("\n");
   return { rows, table };
+}
+
+const PASS_NAMES = ["forward", "input gradient", "filter gradient"];
+
+/** Which convolutions, or their filters' reorders, ran on one thread in the every-core iterations (native/src/convolutions.cc says why). */
+function oneThreadPlans(): string {
+  const status = loadAddon();
+  const plans = status.loaded ? status.addon.convolutionPlans().filter((p) => p.threads === ALL_CORES) : [];
+  const channels = ({ geometry: [, ci, , , co] }: ConvolutionPlan) => `${ci}->${co}`;
+  const kernels = plans.filter((p) => p.kernelThreads === 1).map((p) => `the ${PASS_NAMES[p.pass]} of ${channels(p)} channels at ${p.geometry[2]}x${p.geometry[3]} (${p.implementation})`);
+  const reorders = [...new Set(plans.filter((p) => p.reorderThreads === 1).map(channels))];
+  return (
+    `On ${threadsLabel(ALL_CORES)}, oneDNN ran these on one thread, where a second made them slower: ` +
+    `${kernels.length ? kernels.join(", ") : "no convolution"}; ` +
+    `${reorders.length ? `the filter reorders, under 65,536 values, of the ${reorders.join(", ")} channel layers` : "no filter reorder"}.`
+  );
 }

@@ -26,6 +26,20 @@ export interface NativeKernels {
   triadGBps(seconds: number): number;
   /** oneDNN's version and the kernel it picks here, e.g. "2.6.3 jit:avx2". */
   describe(): string;
+  /** The convolutions this process has run, each with oneDNN's kernel and the threads it and the filter's reorder run on. */
+  convolutionPlans(): ConvolutionPlan[];
+}
+
+export interface ConvolutionPlan {
+  pass: 0 | 1 | 2;
+  /** As convolution() takes it: batch, input channels and size, output channels and size, kernel, strides, padding. */
+  geometry: number[];
+  /** setThreads' count when it ran. */
+  threads: number;
+  /** oneDNN's kernel, e.g. "jit:avx2", or "gemm:jit" for im2col around a GEMM. */
+  implementation: string;
+  kernelThreads: number;
+  reorderThreads: number;
 }
 
 /** How to get the native kernels where they are missing: what `dcgan backends` says. */
