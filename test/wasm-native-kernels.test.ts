@@ -2,7 +2,7 @@ import { expect, it } from "vitest";
 import { probeBackend } from "../src/engine/backends/index.js";
 import { applyThreads, loadAddon } from "../src/engine/backends/native/addon.js";
 import { ALL_CORES, setThreads } from "../src/engine/backends/threads.js";
-import { computedPeakGflops, describeMachine } from "../src/bench/machine.js";
+import { computedPeakGflops, describeMachine, measureConvolution } from "../src/bench/machine.js";
 import { describeWasmTrainingKernels } from "./wasm-kernels.js";
 
 /**
@@ -33,6 +33,14 @@ it("measures the FMA peak with chains that really are independent: no more FLOPs
   // twelve times: 146 GFLOP/s "measured" on a core whose units allow 78 at 2.45 GHz.
   expect(measured).toBeGreaterThan(0);
   expect(measured!).toBeLessThan(TURBO_ALLOWANCE * computedPeakGflops(machine, 1));
+});
+
+it("measures a lone convolution's GFLOP/s with the FLOPs it does: some, and no more than the core's peak", async () => {
+  const wasm = await probeBackend("wasm");
+  if (!REQUIRE_NATIVE && !wasm.threaded) return expect(wasm.detail).toMatch(/native kernels not built/);
+  const gflops = measureConvolution(1, { batch: 64, inChannels: 64, outChannels: 128, size: 8 }, 3);
+  expect(gflops).toBeGreaterThan(0);
+  expect(gflops!).toBeLessThan(TURBO_ALLOWANCE * computedPeakGflops(describeMachine(), 1));
 });
 
 describeWasmTrainingKernels([...new Set([1, ALL_CORES, 3])]);

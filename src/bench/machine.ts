@@ -23,6 +23,7 @@
  */
 import { readFileSync } from "node:fs";
 import { loadAddon, type NativeKernels } from "../engine/backends/native/addon.js";
+import { percentile } from "./stats.js";
 import { ALL_CORES, threadCount, threadsLabel } from "../engine/backends/threads.js";
 
 export interface Machine {
@@ -68,6 +69,40 @@ export function measureFmaPeak(threads: number, seconds: number): number | null 
 /** The memory bandwidth of `threads` threads for about `seconds` (STREAM's triad), in GB/s. */
 export function measureBandwidth(threads: number, seconds: number): number | null {
   return onThreads(threads, (addon) => addon.triadGBps(seconds));
+}
+
+/** Input and output channels and size of one convolution with a 4x4 filter, stride 2 and padding 1 (each of D's but its last). */
+export interface ConvolutionShape {
+  batch: number;
+  inChannels: number;
+  outChannels: number;
+  size: number;
+}
+
+const probeBuffers = new Map<string, Float32Array[]>();
+
+/**
+ * GFLOP/s of the native kernels' forward convolution of `shape` on `threads` threads,
+ * on its own: the median of `repeats` calls after one more, its data in the caches.
+ */
+export function measureConvolution(threads: number, shape: ConvolutionShape, repeats: number): number | null {
+  const { batch, inChannels, outChannels, size } = shape;
+  const half = size / 2;
+  const geometry = [batch, inChannels, size, size, outChannels, half, half, 4, 4, 2, 2, 1, 1, 1, 1];
+  const key = geometry.join();
+  if (!probeBuffers.has(key)) {
+    probeBuffers.set(key, [batch * size * size * inChannels, 16 * inChannels * outChannels, batch * half * half * outChannels].map((n) => new Float32Array(n).fill(0.01)));
+  }
+  const [image, filter, output] = probeBuffers.get(key)!;
+  return onThreads(threads, (addon) => {
+    const seconds: number[] = [];
+    for (let i = 0; i <= repeats; i++) {
+      const start = performance.now();
+      addon.convolution(0, geometry, image!, filter!, output!);
+      if (i > 0) seconds.push((performance.now() - start) / 1000);
+    }
+    return (2 * batch * half * half * outChannels * inChannels * 16) / percentile(seconds, 50) / 1e9;
+  });
 }
 
 /** A measurement on each number of threads, where it could be made. */

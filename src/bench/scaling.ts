@@ -7,17 +7,20 @@
  * say 1.0x or 2.0x for the same code. Here one Gan trains in pairs of iterations, one on
  * one thread and one on every core, a fraction of a second apart for (b); right before
  * each iteration the native addon measures the machine's FMA throughput and memory
- * bandwidth on as many threads. Each pair gives the training's ratio and, beside it, the
- * ratios the machine offered compute-bound and memory-bound code at that moment: an
- * iteration, convolutions and memory-bound layers, can gain no more than the first,
- * and its memory-bound part no more than the second.
+ * bandwidth on as many threads, and D's widest convolution on its own. Each pair gives
+ * the training's ratio and, beside it, the ratios the machine offered compute-bound and
+ * memory-bound code at that moment: an iteration, convolutions and memory-bound layers,
+ * can gain no more than the first, and its memory-bound part no more than the second.
+ * The lone convolution, its data in the caches with no JavaScript or other layer
+ * between its calls, is what the iteration's largest part gains at best.
  *
  * DCGAN_BENCH_ONLY=scaling runs it alone (DCGAN_BENCH_CONFIGS narrows it down).
  */
 import { probeBackend, useBackend } from "../engine/backends/index.js";
 import { type ConvolutionPlan, loadAddon } from "../engine/backends/native/addon.js";
 import { ALL_CORES, setThreads, threadsLabel } from "../engine/backends/threads.js";
-import { measureBandwidth, measureFmaPeak } from "./machine.js";
+import { discriminatorLayers } from "../engine/models.js";
+import { type ConvolutionShape, measureBandwidth, measureConvolution, measureFmaPeak } from "./machine.js";
 import { percentile } from "./stats.js";
 import { type BenchConfig, selectedConfigs, trainingLoop } from "./throughput.js";
 
@@ -27,6 +30,8 @@ const MAX_PAIRS = 30;
 const PAIR_SECONDS = 40;
 /** Each of the machine's measurements before an iteration: long enough to be stable, short beside an iteration. */
 const PROBE_SECONDS = 0.05;
+/** Calls of the convolution measured on its own before an iteration, of which the median counts. */
+const CONVOLUTION_REPEATS = 5;
 
 export interface ScalingRow {
   config: string;
@@ -41,6 +46,8 @@ export interface ScalingRow {
   compute: Spread;
   /** Per pair: the memory bandwidth of every core over one thread's, measured likewise. */
   memory: Spread;
+  /** Per pair: D's widest convolution on its own, its data in the caches, every core over one thread, measured likewise. */
+  convolution: Spread;
 }
 
 /** The median and the middle half (25th to 75th percentile) of per-pair ratios. */
@@ -60,12 +67,30 @@ function spread(values: number[]): Spread {
  * caches as the bandwidth's 96 MiB stream leaves them: both of a pair alike, and slower
  * than the throughput table's iterations, which follow one another.
  */
-async function measuredIteration(loop: ReturnType<typeof trainingLoop>, threads: number): Promise<{ fma: number; bandwidth: number; seconds: number }> {
+async function measuredIteration(
+  loop: ReturnType<typeof trainingLoop>,
+  threads: number,
+  widest: ConvolutionShape,
+): Promise<{ fma: number; bandwidth: number; convolution: number; seconds: number }> {
   const fma = measureFmaPeak(threads, PROBE_SECONDS);
+  const convolution = measureConvolution(threads, widest, CONVOLUTION_REPEATS);
   const bandwidth = measureBandwidth(threads, PROBE_SECONDS);
-  if (fma === null || bandwidth === null) throw new Error("the machine's measurements need the native kernels' addon and AVX2 + FMA");
+  if (fma === null || bandwidth === null || convolution === null) throw new Error("the machine's measurements need the native kernels' addon and AVX2 + FMA");
   setThreads(threads);
-  return { fma, bandwidth, seconds: await loop.iterate() };
+  return { fma, bandwidth, convolution, seconds: await loop.iterate() };
+}
+
+/** D's last stride-2 convolution, the one with the most channels (every stride-2 layer of D has the same FLOPs). */
+function widestConvolution(config: BenchConfig): ConvolutionShape {
+  let size = config.imageSize;
+  let widest: ConvolutionShape | undefined;
+  for (const layer of discriminatorLayers(config)) {
+    if (layer.kind !== "conv" || layer.stride !== 2) continue;
+    widest = { batch: config.batchSize, inChannels: layer.inChannels, outChannels: layer.outChannels, size };
+    size /= 2;
+  }
+  if (!widest) throw new Error(`${config.name}: D has no stride-2 convolution`);
+  return widest;
 }
 
 async function scalingOf(config: BenchConfig): Promise<ScalingRow> {
@@ -80,17 +105,20 @@ async function scalingOf(config: BenchConfig): Promise<ScalingRow> {
     const training: number[] = [];
     const compute: number[] = [];
     const memory: number[] = [];
+    const convolution: number[] = [];
+    const widest = widestConvolution(config);
     let total = 0;
     while (training.length < MIN_PAIRS || (training.length < MAX_PAIRS && total < PAIR_SECONDS)) {
       // Which goes first alternates, so that neither always follows the other's cache state.
       const order = training.length % 2 === 0 ? [1, ALL_CORES] : [ALL_CORES, 1];
-      const [first, second] = [await measuredIteration(loop, order[0]!), await measuredIteration(loop, order[1]!)];
+      const [first, second] = [await measuredIteration(loop, order[0]!, widest), await measuredIteration(loop, order[1]!, widest)];
       const [one, all] = order[0] === 1 ? [first, second] : [second, first];
       times.one.push(one.seconds);
       times.all.push(all.seconds);
       training.push(one.seconds / all.seconds);
       compute.push(all.fma / one.fma);
       memory.push(all.bandwidth / one.bandwidth);
+      convolution.push(all.convolution / one.convolution);
       total += one.seconds + all.seconds;
     }
     return {
@@ -102,6 +130,7 @@ async function scalingOf(config: BenchConfig): Promise<ScalingRow> {
       training: spread(training),
       compute: spread(compute),
       memory: spread(memory),
+      convolution: spread(convolution),
     };
   } finally {
     loop.dispose();
@@ -118,21 +147,24 @@ export async function benchScaling(): Promise<{ rows: ScalingRow[]; table: strin
   if (!why) {
     for (const config of selectedConfigs()) {
       const row = await scalingOf(config);
-      process.stderr.write(`scaling ${row.config}: training ${row.training.median.toFixed(2)}x, FMA ${row.compute.median.toFixed(2)}x, memory ${row.memory.median.toFixed(2)}x\n`);
+      process.stderr.write(
+        `scaling ${row.config}: training ${row.training.median.toFixed(2)}x, convolution ${row.convolution.median.toFixed(2)}x, FMA ${row.compute.median.toFixed(2)}x, memory ${row.memory.median.toFixed(2)}x\n`,
+      );
       rows.push(row);
     }
   }
   const all = threadsLabel(ALL_CORES);
   const middle = (r: Spread) => `${r.p25.toFixed(2)}-${r.p75.toFixed(2)}`;
   const table = [
-    `| tfjs wasm with the native kernels: pairs of iterations, one on 1 thread and one on ${all}, in alternating order, the machine measured right before each | pairs | 1 thread, images/s | ${all}, images/s | training: ${all} / 1 thread, median pair | middle half | the machine's FMA throughput, ${all} / 1 thread, same pairs | middle half | its memory bandwidth, ${all} / 1 thread, same pairs | middle half |`,
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    `| tfjs wasm with the native kernels: pairs of iterations, one on 1 thread and one on ${all}, in alternating order, the machine measured right before each | pairs | 1 thread, images/s | ${all}, images/s | training: ${all} / 1 thread, median pair | middle half | the machine's FMA throughput, ${all} / 1 thread, same pairs | middle half | its memory bandwidth, ${all} / 1 thread, same pairs | middle half | D's widest convolution on its own (native, data in the caches), ${all} / 1 thread, same pairs | middle half |`,
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ...(why
-      ? [`| not measured: ${why} | - | - | - | - | - | - | - | - | - |`]
+      ? [`| not measured: ${why} | - | - | - | - | - | - | - | - | - | - | - |`]
       : rows.map(
           (r) =>
             `| ${r.config} | ${r.pairs} | ${r.oneThread.toFixed(1)} | ${r.allCores.toFixed(1)} | ${r.training.median.toFixed(2)}x | ${middle(r.training)} | ` +
-            `${r.compute.median.toFixed(2)}x | ${middle(r.compute)} | ${r.memory.median.toFixed(2)}x | ${middle(r.memory)} |`,
+            `${r.compute.median.toFixed(2)}x | ${middle(r.compute)} | ${r.memory.median.toFixed(2)}x | ${middle(r.memory)} | ` +
+            `${r.convolution.median.toFixed(2)}x | ${middle(r.convolution)} |`,
         )),
     ...(why ? [] : ["", oneThreadPlans()]),
   ].join("\n");
