@@ -7,12 +7,15 @@
  * say 1.0x or 2.0x for the same code. Here one Gan trains in pairs of iterations, one on
  * one thread and one on every core, a fraction of a second apart for (b); right before
  * each iteration the native addon measures the machine's FMA throughput and memory
- * bandwidth on as many threads, and D's widest convolution on its own. Each pair gives
+ * bandwidth on as many threads, D's widest convolution on its own, and the iteration's
+ * native calls without the JavaScript between them. Each pair gives
  * the training's ratio and, beside it, the ratios the machine offered compute-bound and
  * memory-bound code at that moment: an iteration, convolutions and memory-bound layers,
  * can gain no more than the first, and its memory-bound part no more than the second.
  * The lone convolution, its data in the caches with no JavaScript or other layer
- * between its calls, is what the iteration's largest part gains at best.
+ * between its calls, is what the iteration's largest part gains at best; the iteration's
+ * native calls replayed back to back (native-replay.ts) are what a training step gains
+ * once tfjs's JavaScript, which one thread runs, is out of it.
  *
  * DCGAN_BENCH_ONLY=scaling runs it alone (DCGAN_BENCH_CONFIGS narrows it down).
  */
@@ -21,6 +24,7 @@ import { type ConvolutionPlan, loadAddon } from "../engine/backends/native/addon
 import { ALL_CORES, setThreads, threadsLabel } from "../engine/backends/threads.js";
 import { discriminatorLayers } from "../engine/models.js";
 import { type ConvolutionShape, measureBandwidth, measureConvolution, measureFmaPeak } from "./machine.js";
+import { type NativeReplay, recordNativeCalls } from "./native-replay.js";
 import { percentile } from "./stats.js";
 import { type BenchConfig, selectedConfigs, trainingLoop } from "./throughput.js";
 
@@ -48,6 +52,8 @@ export interface ScalingRow {
   memory: Spread;
   /** Per pair: D's widest convolution on its own, its data in the caches, every core over one thread, measured likewise. */
   convolution: Spread;
+  /** Per pair: one iteration's native calls replayed back to back (native-replay.ts), every core over one thread, measured likewise. */
+  nativeCalls: Spread;
 }
 
 /** The median and the middle half (25th to 75th percentile) of per-pair ratios. */
@@ -71,13 +77,15 @@ async function measuredIteration(
   loop: ReturnType<typeof trainingLoop>,
   threads: number,
   widest: ConvolutionShape,
-): Promise<{ fma: number; bandwidth: number; convolution: number; seconds: number }> {
+  replay: NativeReplay,
+): Promise<{ fma: number; bandwidth: number; convolution: number; nativeCalls: number; seconds: number }> {
   const fma = measureFmaPeak(threads, PROBE_SECONDS);
   const convolution = measureConvolution(threads, widest, CONVOLUTION_REPEATS);
+  const nativeCalls = replay.run(threads);
   const bandwidth = measureBandwidth(threads, PROBE_SECONDS);
   if (fma === null || bandwidth === null || convolution === null) throw new Error("the machine's measurements need the native kernels' addon and AVX2 + FMA");
   setThreads(threads);
-  return { fma, bandwidth, convolution, seconds: await loop.iterate() };
+  return { fma, bandwidth, convolution, nativeCalls, seconds: await loop.iterate() };
 }
 
 /** D's last stride-2 convolution, the one with the most channels (every stride-2 layer of D has the same FLOPs). */
@@ -101,17 +109,20 @@ async function scalingOf(config: BenchConfig): Promise<ScalingRow> {
       setThreads(threads);
       await loop.iterate();
     }
+    const replay = await recordNativeCalls(() => loop.iterate());
+    if (!replay) throw new Error("the replay of native calls needs the native kernels' addon");
     const times = { one: [] as number[], all: [] as number[] };
     const training: number[] = [];
     const compute: number[] = [];
     const memory: number[] = [];
     const convolution: number[] = [];
+    const nativeCalls: number[] = [];
     const widest = widestConvolution(config);
     let total = 0;
     while (training.length < MIN_PAIRS || (training.length < MAX_PAIRS && total < PAIR_SECONDS)) {
       // Which goes first alternates, so that neither always follows the other's cache state.
       const order = training.length % 2 === 0 ? [1, ALL_CORES] : [ALL_CORES, 1];
-      const [first, second] = [await measuredIteration(loop, order[0]!, widest), await measuredIteration(loop, order[1]!, widest)];
+      const [first, second] = [await measuredIteration(loop, order[0]!, widest, replay), await measuredIteration(loop, order[1]!, widest, replay)];
       const [one, all] = order[0] === 1 ? [first, second] : [second, first];
       times.one.push(one.seconds);
       times.all.push(all.seconds);
@@ -119,6 +130,7 @@ async function scalingOf(config: BenchConfig): Promise<ScalingRow> {
       compute.push(all.fma / one.fma);
       memory.push(all.bandwidth / one.bandwidth);
       convolution.push(all.convolution / one.convolution);
+      nativeCalls.push(one.nativeCalls / all.nativeCalls);
       total += one.seconds + all.seconds;
     }
     return {
@@ -131,6 +143,7 @@ async function scalingOf(config: BenchConfig): Promise<ScalingRow> {
       compute: spread(compute),
       memory: spread(memory),
       convolution: spread(convolution),
+      nativeCalls: spread(nativeCalls),
     };
   } finally {
     loop.dispose();
@@ -148,7 +161,7 @@ export async function benchScaling(): Promise<{ rows: ScalingRow[]; table: strin
     for (const config of selectedConfigs()) {
       const row = await scalingOf(config);
       process.stderr.write(
-        `scaling ${row.config}: training ${row.training.median.toFixed(2)}x, convolution ${row.convolution.median.toFixed(2)}x, FMA ${row.compute.median.toFixed(2)}x, memory ${row.memory.median.toFixed(2)}x\n`,
+        `scaling ${row.config}: training ${row.training.median.toFixed(2)}x, its native calls alone ${row.nativeCalls.median.toFixed(2)}x, convolution ${row.convolution.median.toFixed(2)}x, FMA ${row.compute.median.toFixed(2)}x, memory ${row.memory.median.toFixed(2)}x\n`,
       );
       rows.push(row);
     }
@@ -156,15 +169,15 @@ export async function benchScaling(): Promise<{ rows: ScalingRow[]; table: strin
   const all = threadsLabel(ALL_CORES);
   const middle = (r: Spread) => `${r.p25.toFixed(2)}-${r.p75.toFixed(2)}`;
   const table = [
-    `| tfjs wasm with the native kernels: pairs of iterations, one on 1 thread and one on ${all}, in alternating order, the machine measured right before each | pairs | 1 thread, images/s | ${all}, images/s | training: ${all} / 1 thread, median pair | middle half | the machine's FMA throughput, ${all} / 1 thread, same pairs | middle half | its memory bandwidth, ${all} / 1 thread, same pairs | middle half | D's widest convolution on its own (native, data in the caches), ${all} / 1 thread, same pairs | middle half |`,
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    `| tfjs wasm with the native kernels: pairs of iterations, one on 1 thread and one on ${all}, in alternating order, the machine measured right before each | pairs | 1 thread, images/s | ${all}, images/s | training: ${all} / 1 thread, median pair | middle half | the machine's FMA throughput, ${all} / 1 thread, same pairs | middle half | its memory bandwidth, ${all} / 1 thread, same pairs | middle half | D's widest convolution on its own (native, data in the caches), ${all} / 1 thread, same pairs | middle half | the iteration's native calls replayed back to back, no JavaScript between, ${all} / 1 thread, same pairs | middle half |`,
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ...(why
-      ? [`| not measured: ${why} | - | - | - | - | - | - | - | - | - | - | - |`]
+      ? [`| not measured: ${why} | - | - | - | - | - | - | - | - | - | - | - | - | - |`]
       : rows.map(
           (r) =>
             `| ${r.config} | ${r.pairs} | ${r.oneThread.toFixed(1)} | ${r.allCores.toFixed(1)} | ${r.training.median.toFixed(2)}x | ${middle(r.training)} | ` +
             `${r.compute.median.toFixed(2)}x | ${middle(r.compute)} | ${r.memory.median.toFixed(2)}x | ${middle(r.memory)} | ` +
-            `${r.convolution.median.toFixed(2)}x | ${middle(r.convolution)} |`,
+            `${r.convolution.median.toFixed(2)}x | ${middle(r.convolution)} | ${r.nativeCalls.median.toFixed(2)}x | ${middle(r.nativeCalls)} |`,
         )),
     ...(why ? [] : ["", oneThreadPlans()]),
   ].join("\n");

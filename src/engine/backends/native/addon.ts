@@ -59,11 +59,38 @@ export function loadAddon(): AddonStatus {
   // made iterations ten times slower here. Read once, when the addon loads libgomp.
   process.env.OMP_WAIT_POLICY ??= "PASSIVE";
   try {
-    return { loaded: true, addon: createRequire(import.meta.url)("dcgan-native-kernels") as NativeKernels };
+    return { loaded: true, addon: observable(createRequire(import.meta.url)("dcgan-native-kernels") as NativeKernels) };
   } catch (err) {
     const reason = (err as Error).message.split("\n")[0];
     return { loaded: false, why: `native kernels not built (${reason}): ${HOW_TO_BUILD}` };
   }
+}
+
+/** Sees each call of the addon with its arguments, before it runs. */
+export type NativeCallListener = (name: keyof NativeKernels, args: unknown[]) => void;
+
+let listener: NativeCallListener | null = null;
+
+/** Reports every later call of the addon to `next` (null: to none); the bench replays an iteration's calls (src/bench/native-replay.ts). */
+export function listenToNativeCalls(next: NativeCallListener | null): void {
+  listener = next;
+}
+
+let observed: NativeKernels | undefined;
+
+/** The addon with each of its functions reporting to the listener, if one is set. */
+function observable(addon: NativeKernels): NativeKernels {
+  observed ??= Object.fromEntries(
+    Object.getOwnPropertyNames(addon).map((name) => {
+      const call = (addon as unknown as Record<string, (...args: unknown[]) => unknown>)[name]!;
+      const reported = (...args: unknown[]) => {
+        listener?.(name as keyof NativeKernels, args);
+        return call(...args);
+      };
+      return [name, reported];
+    }),
+  ) as unknown as NativeKernels;
+  return observed;
 }
 
 let appliedThreads: number | undefined;
