@@ -51,7 +51,7 @@ export interface Machine {
 const PEAK_SECONDS = 0.5;
 
 /** Runs one of the addon's measurements on `threads` threads; null without the addon, or where it measured nothing (no AVX2 + FMA). */
-function onThreads(threads: number, measure: (addon: NativeKernels) => number): number | null {
+export function onThreads(threads: number, measure: (addon: NativeKernels) => number): number | null {
   const loaded = loadAddon();
   if (!loaded.loaded) return null;
   loaded.addon.setThreads(threads);

@@ -7,10 +7,7 @@
  * same kernels would run, with no JavaScript between them.
  */
 import { listenToNativeCalls, loadAddon, type NativeKernels } from "../engine/backends/native/addon.js";
-import { threadCount } from "../engine/backends/threads.js";
-
-/** The addon's functions that measure or configure rather than train. */
-const NOT_TRAINING = new Set<keyof NativeKernels>(["setThreads", "fmaPeakGflops", "triadGBps", "describe", "convolutionPlans"]);
+import { onThreads } from "./machine.js";
 
 /** Where a Float32Array argument lay in the wasm heap. */
 class HeapSlice {
@@ -23,8 +20,8 @@ class HeapSlice {
 
 export interface NativeReplay {
   calls: number;
-  /** Seconds to run the recorded calls once, back to back, on `threads` threads. */
-  run(threads: number): number;
+  /** Seconds to run the recorded calls once, back to back, on `threads` threads; null without the addon. */
+  run(threads: number): number | null;
 }
 
 /** Iterations to record before giving up on one that the wasm heap did not grow during. */
@@ -35,8 +32,9 @@ type Recorded = { name: keyof NativeKernels; args: unknown[] }[];
 /** The native calls one run of `iteration` makes. */
 async function record(iteration: () => Promise<unknown>): Promise<Recorded> {
   const recorded: Recorded = [];
+  // The kernels are the calls that pass arrays of the heap; the rest configure or measure.
   listenToNativeCalls((name, args) => {
-    if (!NOT_TRAINING.has(name)) recorded.push({ name, args: args.map((a) => (a instanceof Float32Array ? new HeapSlice(a.buffer, a.byteOffset, a.length) : a)) });
+    if (args.some((a) => a instanceof Float32Array)) recorded.push({ name, args: args.map((a) => (a instanceof Float32Array ? new HeapSlice(a.buffer, a.byteOffset, a.length) : a)) });
   });
   try {
     await iteration();
@@ -71,13 +69,11 @@ export async function recordNativeCalls(iteration: () => Promise<unknown>): Prom
   }));
   return {
     calls: calls.length,
-    run(threads) {
-      addon.setThreads(threads);
-      const start = performance.now();
-      for (const { run, args } of calls) run(...args);
-      const seconds = (performance.now() - start) / 1000;
-      addon.setThreads(threadCount());
-      return seconds;
-    },
+    run: (threads) =>
+      onThreads(threads, () => {
+        const start = performance.now();
+        for (const { run, args } of calls) run(...args);
+        return (performance.now() - start) / 1000;
+      }),
   };
 }

@@ -83,7 +83,7 @@ async function measuredIteration(
   const convolution = measureConvolution(threads, widest, CONVOLUTION_REPEATS);
   const nativeCalls = replay.run(threads);
   const bandwidth = measureBandwidth(threads, PROBE_SECONDS);
-  if (fma === null || bandwidth === null || convolution === null) throw new Error("the machine's measurements need the native kernels' addon and AVX2 + FMA");
+  if (fma === null || bandwidth === null || convolution === null || nativeCalls === null) throw new Error("the machine's measurements need the native kernels' addon and AVX2 + FMA");
   setThreads(threads);
   return { fma, bandwidth, convolution, nativeCalls, seconds: await loop.iterate() };
 }
